@@ -1,0 +1,33 @@
+# Every target creates .venv when missing and installs the project into it first.
+PYTHON ?= python3.11
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+export XLA_FLAGS ?= --xla_force_host_platform_device_count=8
+export TF_CPP_MIN_LOG_LEVEL ?= 3
+export EPATH_USE_TF ?= false
+
+.PHONY: install test test-slow quickstart benchmarks clean
+
+$(STAMP): setup.py
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[seqio,test]"
+	touch $(STAMP)
+
+install: $(STAMP)
+
+test: $(STAMP)
+	$(PY) -m pytest -n 2 -m "not slow" tests
+
+test-slow: $(STAMP)
+	$(PY) -m pytest -n 2 tests
+
+quickstart: $(STAMP)
+	$(PY) -m experiments.quickstart --workdir=runs/quickstart
+
+benchmarks: $(STAMP)
+	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) runs

@@ -1,0 +1,7 @@
+"""Test settings: 8 simulated CPU devices, TensorFlow quiet and off the epath backend."""
+import os
+
+os.environ.setdefault("XLA_FLAGS", "--xla_force_host_platform_device_count=8")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("EPATH_USE_TF", "false")
+os.environ.setdefault("JAX_PLATFORMS", "cpu")
