@@ -1,0 +1,123 @@
+"""Transformer pieces: parameters with logical axis names, RMSNorm, RoPE, GQA attention, SwiGLU."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+from flax import nnx
+
+from ixt_jax.models.config import ModelConfig
+from ixt_jax.parallel.rules import constrain
+
+_NEG_INF = -1e30  # finite, so a row that may attend nowhere (padding) stays NaN-free
+
+
+def param(rngs: nnx.Rngs, shape: Sequence[int], axes: Sequence[str], fan_in: int | None = None,
+          init: str = "normal") -> nnx.Param:
+  """A float32 parameter carrying its logical axis names (the rules table shards it)."""
+  if init == "ones":
+    value = jnp.ones(shape, jnp.float32)
+  else:
+    std = 1.0 if fan_in is None else fan_in ** -0.5
+    value = std * jax.random.truncated_normal(rngs.params(), -2.0, 2.0, shape, jnp.float32)
+  # Sharding is applied by jit's out_shardings from these names (parallel.sharding), so a model
+  # can also be built with no mesh at all.
+  return nnx.Param(value, out_sharding=tuple(axes), eager_sharding=False)
+
+
+def matmul(spec: str, x: jax.Array, w: jax.Array, dtype) -> jax.Array:
+  """einsum in the compute dtype with float32 accumulation (native bf16 dot on CPU, see STACK.md)."""
+  return jnp.einsum(spec, x.astype(dtype), w.astype(dtype), preferred_element_type=jnp.float32).astype(dtype)
+
+
+class RMSNorm(nnx.Module):
+
+  def __init__(self, dim: int, eps: float, *, rngs: nnx.Rngs):
+    self.scale = param(rngs, (dim,), ("norm",), init="ones")
+    self.eps = eps
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    x32 = x.astype(jnp.float32)
+    normed = x32 * jax.lax.rsqrt(jnp.mean(x32 * x32, axis=-1, keepdims=True) + self.eps)
+    return (normed * self.scale[...]).astype(x.dtype)
+
+
+def rotary_angles(positions: jax.Array, head_dim: int, theta: float) -> tuple[jax.Array, jax.Array]:
+  """(sin, cos) [B, T, 1, head_dim/2] for integer positions [B, T]; computed once per forward pass."""
+  half = head_dim // 2
+  inv_freq = theta ** (-jnp.arange(half, dtype=jnp.float32) / half)
+  angles = positions.astype(jnp.float32)[..., None, None] * inv_freq
+  return jnp.sin(angles), jnp.cos(angles)
+
+
+def rotary(x: jax.Array, sin_cos: tuple[jax.Array, jax.Array]) -> jax.Array:
+  """Rotary position embedding of x [B, T, heads, head_dim]."""
+  sin, cos = sin_cos
+  half = x.shape[-1] // 2
+  x1, x2 = x[..., :half].astype(jnp.float32), x[..., half:].astype(jnp.float32)
+  return jnp.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1).astype(x.dtype)
+
+
+def attention_mask(segment_ids: jax.Array) -> jax.Array:
+  """[B, 1, 1, T, S]: causal, and never across packed segments (segment 0 is padding)."""
+  t = segment_ids.shape[1]
+  causal = jnp.arange(t)[:, None] >= jnp.arange(t)[None, :]
+  same_segment = segment_ids[:, :, None] == segment_ids[:, None, :]
+  return (causal[None] & same_segment)[:, None, None]
+
+
+class Attention(nnx.Module):
+  """Grouped-query attention: n_heads query heads share n_kv_heads key/value heads."""
+
+  def __init__(self, cfg: ModelConfig, *, rngs: nnx.Rngs):
+    d, h, k, hd = cfg.d_model, cfg.n_heads, cfg.n_kv_heads, cfg.head_dim
+    self.q = param(rngs, (d, h, hd), ("embed", "heads", "head_dim"), fan_in=d)
+    self.k = param(rngs, (d, k, hd), ("embed", "kv_heads", "head_dim"), fan_in=d)
+    self.v = param(rngs, (d, k, hd), ("embed", "kv_heads", "head_dim"), fan_in=d)
+    self.o = param(rngs, (h, hd, d), ("heads", "head_dim", "embed"), fan_in=h * hd)
+    self.cfg = cfg
+
+  def __call__(self, x: jax.Array, mask: jax.Array, sin_cos: tuple[jax.Array, jax.Array]) -> jax.Array:
+    cfg, dtype = self.cfg, x.dtype
+    groups = cfg.n_heads // cfg.n_kv_heads
+    q = rotary(matmul("btd,dhe->bthe", x, self.q[...], dtype), sin_cos)
+    k = rotary(matmul("btd,dke->btke", x, self.k[...], dtype), sin_cos)
+    v = matmul("btd,dke->btke", x, self.v[...], dtype)
+    q = constrain(q, ("batch", "length", "act_heads", None))
+    q = q.reshape(q.shape[:2] + (cfg.n_kv_heads, groups, cfg.head_dim)) * cfg.head_dim ** -0.5
+    scores = jnp.einsum("btkge,bske->bkgts", q, k, preferred_element_type=jnp.float32)
+    probs = jax.nn.softmax(jnp.where(mask, scores, _NEG_INF), axis=-1).astype(dtype)
+    out = jnp.einsum("bkgts,bske->btkge", probs, v, preferred_element_type=jnp.float32).astype(dtype)
+    out = out.reshape(out.shape[:2] + (cfg.n_heads, cfg.head_dim))
+    return matmul("bthe,hed->btd", out, self.o[...], dtype)
+
+
+class SwiGLU(nnx.Module):
+
+  def __init__(self, cfg: ModelConfig, *, rngs: nnx.Rngs):
+    d, f = cfg.d_model, cfg.d_ff
+    self.gate = param(rngs, (d, f), ("embed", "mlp"), fan_in=d)
+    self.up = param(rngs, (d, f), ("embed", "mlp"), fan_in=d)
+    self.down = param(rngs, (f, d), ("mlp", "embed"), fan_in=f)
+
+  def __call__(self, x: jax.Array) -> jax.Array:
+    dtype = x.dtype
+    hidden = jax.nn.silu(matmul("btd,df->btf", x, self.gate[...], dtype)) * matmul("btd,df->btf", x, self.up[...], dtype)
+    hidden = constrain(hidden, ("batch", "length", "act_mlp"))
+    return matmul("btf,fd->btd", hidden, self.down[...], dtype)
+
+
+class Block(nnx.Module):
+  """Pre-norm residual block: x + attn(norm(x)), then x + mlp(norm(x))."""
+
+  def __init__(self, cfg: ModelConfig, *, rngs: nnx.Rngs):
+    self.attn_norm = RMSNorm(cfg.d_model, cfg.norm_eps, rngs=rngs)
+    self.attn = Attention(cfg, rngs=rngs)
+    self.mlp_norm = RMSNorm(cfg.d_model, cfg.norm_eps, rngs=rngs)
+    self.mlp = SwiGLU(cfg, rngs=rngs)
+
+  def __call__(self, x: jax.Array, mask: jax.Array, sin_cos: tuple[jax.Array, jax.Array]) -> jax.Array:
+    x = x + self.attn(self.attn_norm(x), mask, sin_cos)
+    x = x + self.mlp(self.mlp_norm(x))
+    return constrain(x, ("batch", "length", "act_embed"))

@@ -1,0 +1,1 @@
+"""Device meshes, the logical-axis rules table, and multi-host start-up."""
