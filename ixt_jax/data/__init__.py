@@ -1,0 +1,1 @@
+"""Data: vocabulary, record validation, held-out split and the Grain pipeline (no TensorFlow)."""

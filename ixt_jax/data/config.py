@@ -1,0 +1,132 @@
+"""Every knob of the data stage, with its default; the trainer embeds it as `config.data`.
+
+`validate_data_config` fails before any compute with a ValueError naming the field and its value.
+"""
+from __future__ import annotations
+
+import os
+
+from etils import epath
+import ml_collections
+from ml_collections import config_dict
+
+PLACEMENTS = ("prefix", "suffix", "none")
+FEEDBACK_KINDS = ("critique", "quality_token")
+VOCAB_KINDS = ("sentencepiece", "byte")
+# Named rules for a document's loss weight from its critic score ('' = constant weight).
+DOCUMENT_BY_SCORE_RULES = ("", "score", "approved")
+
+
+def get_data_config() -> ml_collections.ConfigDict:
+  """The data config with its defaults (CPU scale)."""
+  cfg = ml_collections.ConfigDict()
+  cfg.train_dirs = []  # shard directories written by ixt_jax.data.shards
+  cfg.seq_len = 256  # row length T of every batch
+  cfg.cache_dir = ""  # '' = ~/.cache/ixt_jax (trained vocabularies)
+  cfg.quarantine_dir = ""  # '' = <cache_dir>/quarantine; the trainer points it into its workdir
+  cfg.max_bad_fraction = 0.01  # abort when more than this share of records is malformed
+
+  cfg.vocab = ml_collections.ConfigDict()
+  cfg.vocab.kind = "sentencepiece"
+  cfg.vocab.size = 2048
+  cfg.vocab.model_path = ""  # '' = train on a corpus sample once, cached by content hash
+  cfg.vocab.sample_records = 20000  # records the SentencePiece model is trained on
+
+  cfg.feedback = ml_collections.ConfigDict()
+  cfg.feedback.placement = "prefix"
+  cfg.feedback.kind = "critique"  # or quality_token: the score bucket <quality_0..4> replaces the text
+  cfg.feedback.template = "<critique>{critique}</critique>"
+  cfg.feedback.dropout = 0.0  # chance a record's critique is left out (redrawn every epoch)
+  cfg.feedback.annotated_fraction = 1.0  # share of records that keep their annotation at all
+  cfg.feedback.weight = ml_collections.ConfigDict()
+  # None = per the batch contract: 0 before the document (prefix), 1 after it (suffix).
+  cfg.feedback.weight.critique = config_dict.placeholder(float)
+  cfg.feedback.weight.document = 1.0
+  cfg.feedback.weight.prompt = 0.0  # post-training prompts are context, not targets
+  cfg.feedback.weight.document_by_score = ""  # one of DOCUMENT_BY_SCORE_RULES
+
+  cfg.heldout = ml_collections.ConfigDict()
+  cfg.heldout.fraction = 0.01  # share of distinct documents held out (by content hash)
+  cfg.heldout.count = 0  # > 0: instead hold out this many documents per domain
+  cfg.heldout.clean_score = 1.0  # the clean split: held-out documents scored at least this
+
+  cfg.pack_bins = 16  # rows packed together; fixed so the row stream ignores the batch size
+  cfg.tokenize_group = 64  # records tokenized in one SentencePiece call
+  cfg.worker_count = 0  # > 0: tokenize in that many processes (absl flags must be parsed)
+  cfg.worker_buffer_size = 4  # record groups each worker prepares ahead
+  return cfg
+
+
+def _fail(field: str, value, expected: str):
+  raise ValueError(f"config.data.{field}={value!r}: expected {expected}")
+
+
+def _check_number(cfg, field: str, low: float, high: float, *, integer: bool = False,
+                  low_open: bool = False):
+  value = cfg
+  for part in field.split("."):
+    value = value[part]
+  kind = int if integer else (int, float)
+  ok = isinstance(value, kind) and not isinstance(value, bool)
+  ok = ok and (value > low if low_open else value >= low) and value <= high
+  if not ok:
+    bracket = "(" if low_open else "["
+    _fail(field, value, f"{'an integer' if integer else 'a number'} in {bracket}{low}, {high}]")
+
+
+def validate_data_config(cfg: ml_collections.ConfigDict) -> None:
+  """Raises ValueError naming the first invalid field and its value."""
+  dirs = cfg.train_dirs
+  if not isinstance(dirs, (list, tuple)) or not dirs or not all(isinstance(d, str) and d for d in dirs):
+    _fail("train_dirs", dirs, "a non-empty list of shard directories")
+  _check_number(cfg, "seq_len", 16, 1 << 20, integer=True)
+  _check_number(cfg, "max_bad_fraction", 0.0, 1.0)
+  if cfg.vocab.kind not in VOCAB_KINDS:
+    _fail("vocab.kind", cfg.vocab.kind, f"one of {VOCAB_KINDS}")
+  if cfg.vocab.kind == "sentencepiece" and not cfg.vocab.model_path:
+    # Room for 3 control ids, the special symbols and the 256 byte-fallback pieces.
+    _check_number(cfg, "vocab.size", 300, 1 << 20, integer=True)
+    _check_number(cfg, "vocab.sample_records", 1, 1 << 40, integer=True)
+
+  fb = cfg.feedback
+  if fb.placement not in PLACEMENTS:
+    _fail("feedback.placement", fb.placement, f"one of {PLACEMENTS}")
+  if fb.kind not in FEEDBACK_KINDS:
+    _fail("feedback.kind", fb.kind, f"one of {FEEDBACK_KINDS}")
+  if not isinstance(fb.template, str) or fb.template.count("{critique}") != 1:
+    _fail("feedback.template", fb.template, "text containing '{critique}' exactly once")
+  try:
+    fb.template.format(critique="")
+  except (KeyError, IndexError, ValueError):
+    _fail("feedback.template", fb.template, "a str.format template whose only field is {critique}")
+  _check_number(cfg, "feedback.dropout", 0.0, 1.0)
+  _check_number(cfg, "feedback.annotated_fraction", 0.0, 1.0)
+  if fb.weight.critique is not None:
+    _check_number(cfg, "feedback.weight.critique", 0.0, float("inf"))
+  _check_number(cfg, "feedback.weight.document", 0.0, float("inf"))
+  _check_number(cfg, "feedback.weight.prompt", 0.0, float("inf"))
+  if fb.weight.document_by_score not in DOCUMENT_BY_SCORE_RULES:
+    _fail("feedback.weight.document_by_score", fb.weight.document_by_score,
+          f"one of {DOCUMENT_BY_SCORE_RULES}")
+
+  _check_number(cfg, "heldout.fraction", 0.0, 1.0)
+  if cfg.heldout.fraction >= 1.0:
+    _fail("heldout.fraction", cfg.heldout.fraction, "less than 1 (something must remain to train on)")
+  _check_number(cfg, "heldout.count", 0, 1 << 40, integer=True)
+  _check_number(cfg, "heldout.clean_score", 0.0, 1.0)
+
+  _check_number(cfg, "pack_bins", 1, 1 << 16, integer=True)
+  _check_number(cfg, "tokenize_group", 1, 1 << 16, integer=True)
+  _check_number(cfg, "worker_count", 0, 1024, integer=True)
+  _check_number(cfg, "worker_buffer_size", 1, 1 << 16, integer=True)
+
+
+def cache_dir(cfg: ml_collections.ConfigDict) -> epath.Path:
+  return epath.Path(cfg.cache_dir or os.path.expanduser("~/.cache/ixt_jax"))
+
+
+def critique_weight(feedback_cfg: ml_collections.ConfigDict) -> float:
+  """The critique tokens' loss weight: the configured one, else the contract's default."""
+  if feedback_cfg.weight.critique is not None:
+    return float(feedback_cfg.weight.critique)
+  return 1.0 if feedback_cfg.placement == "suffix" else 0.0

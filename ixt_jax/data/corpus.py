@@ -1,0 +1,171 @@
+"""One pass over a corpus's shards: validate every record, quarantine bad ones, split held-out.
+
+The scan is deterministic and independent of the method (placement, weights, dropout), so every
+method at a seed trains on the same records in the same order; only a raw record (no feedback) is
+refused when a method needs feedback. The result indexes records by reference, so the pipeline
+reads only what it trains on and no corpus has to fit in memory (the held-out split does).
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import itertools
+from collections.abc import Iterator, Sequence
+
+from etils import epath
+import numpy as np
+
+from ixt_jax.data import config
+from ixt_jax.data import heldout
+from ixt_jax.data import records
+from ixt_jax.data import shards
+from ixt_jax.data import source
+
+
+class BadInputError(ValueError):
+  """More of the corpus is malformed than `max_bad_fraction` allows."""
+
+
+@dataclasses.dataclass(frozen=True)
+class Corpus:
+  """The valid records of a corpus, split into training references and held-out records.
+
+  Attributes:
+    shard_paths: every shard of the corpus, in scan order.
+    train_refs: int64 [N, 3] references (shard index, position, byte length) of training records,
+      in scan order.
+    heldout: held-out records, one per distinct content, ordered by content hash.
+    bad_counts: refused records by reason (records.REASONS).
+    records_seen: valid and refused records together.
+    quarantine_path: the file listing the refused records, or None when there were none.
+  """
+  shard_paths: tuple[str, ...]
+  train_refs: np.ndarray
+  heldout: tuple[records.Record, ...]
+  bad_counts: dict[str, int]
+  records_seen: int
+  quarantine_path: str | None
+
+  def reader(self) -> source.ShardReader:
+    return source.ShardReader(self.shard_paths)
+
+
+def corpus_shards(train_dirs: Sequence[str]) -> list[epath.Path]:
+  return [p for d in train_dirs for p in shards.list_shards(d)]
+
+
+def _shard_records(path: epath.Path) -> Iterator[tuple[int, np.ndarray, bytes]]:
+  """(record index, reference minus shard, raw bytes) of each record; blank JSONL lines are skipped."""
+  jsonl = shards.format_of(path) == "jsonl"
+  offset = 0
+  for index, raw in enumerate(shards.read_shard(path)):
+    position = offset if jsonl else index
+    offset += len(raw) + 1
+    if jsonl and not raw.strip():
+      continue
+    yield index, position, raw
+
+
+def sample_texts(train_dirs: Sequence[str], count: int) -> list[str]:
+  """Documents, prompts and critiques of the first `count` valid records, one shard after another
+  in turn (so every domain is represented)."""
+  streams = [_shard_records(p) for p in corpus_shards(train_dirs)]
+  texts = []
+  valid = 0
+  for _, _, raw in (r for group in itertools.zip_longest(*streams) for r in group if r is not None):
+    if valid >= count:
+      break
+    try:
+      record = records.parse_record(raw, require_feedback=False)
+    except records.BadRecord:
+      continue
+    valid += 1
+    texts += [t for t in (record.text, record.prompt, record.critique) if t]
+  return texts
+
+
+def _too_long_critiques(critiques: list[str], template: str, seq_len: int, vocab) -> list[bool]:
+  """Whether each critique, in the template, leaves no room in a row for a document token.
+
+  Every token covers at least one byte, so only critiques of `seq_len` bytes or more are encoded.
+  """
+  texts = [template.format(critique=c) for c in critiques]
+  candidates = [i for i, t in enumerate(texts) if len(t.encode("utf-8")) >= seq_len]
+  too_long = [False] * len(texts)
+  for i, ids in zip(candidates, vocab.encode_batch([texts[i] for i in candidates])):
+    too_long[i] = len(ids) >= seq_len
+  return too_long
+
+
+def scan_corpus(data_cfg, vocab) -> Corpus:
+  """Validates every record of `data_cfg.train_dirs` and splits off the held-out set.
+
+  Refused records are counted by reason and written to a quarantine JSONL file (shard, record
+  index, reason, detail, raw text). Raises BadInputError, after writing that file, when the refused
+  share exceeds `data_cfg.max_bad_fraction`.
+  """
+  paths = corpus_shards(data_cfg.train_dirs)
+  if not paths:
+    raise FileNotFoundError(f"config.data.train_dirs={list(data_cfg.train_dirs)!r}: no shards found")
+  require_feedback = data_cfg.feedback.placement != "none"
+  quarantine = records.Quarantine()
+  refs, hashes, domains, critiqued = [], [], [], []
+  critiques, raws = [], []  # of annotated records, for the length check
+  for shard_index, path in enumerate(paths):
+    for index, position, raw in _shard_records(path):
+      try:
+        record = records.parse_record(raw, require_feedback=require_feedback)
+      except records.BadRecord as e:
+        quarantine.add(str(path), index, e, raw)
+        continue
+      refs.append((shard_index, position, len(raw)))
+      hashes.append(heldout.content_hash(record))
+      domains.append(record.domain)
+      if record.critique is not None:
+        critiqued.append((len(refs) - 1, str(path), index))
+        critiques.append(record.critique)
+        raws.append(raw)
+
+  valid = np.ones(len(refs), bool)
+  long_flags = _too_long_critiques(critiques, data_cfg.feedback.template, data_cfg.seq_len, vocab)
+  for (row, path, index), too_long, raw in zip(critiqued, long_flags, raws):
+    if too_long:
+      valid[row] = False
+      quarantine.add(path, index, records.BadRecord(
+          records.CRITIQUE_TOO_LONG, f"the critique fills a {data_cfg.seq_len}-token row"), raw)
+
+  seen = len(refs) + len(quarantine) - int((~valid).sum())
+  quarantine_path = quarantine.write(_quarantine_file(data_cfg, paths))
+  if seen and len(quarantine) / seen > data_cfg.max_bad_fraction:
+    raise BadInputError(
+        f"{len(quarantine)} of {seen} records ({len(quarantine) / seen:.2%}) are malformed, more than "
+        f"config.data.max_bad_fraction={data_cfg.max_bad_fraction}; by reason: "
+        f"{dict(quarantine.counts)}; see {quarantine_path}")
+
+  refs_array = np.asarray(refs, np.int64).reshape(-1, source.REF_FIELDS)[valid]
+  hash_array = np.asarray(hashes, np.uint64)[valid]
+  domain_array = np.asarray(domains, object)[valid]
+  held = heldout.heldout_mask(hash_array, domain_array, data_cfg.heldout.fraction, data_cfg.heldout.count)
+  return Corpus(
+      shard_paths=tuple(str(p) for p in paths),
+      train_refs=refs_array[~held],
+      heldout=_read_heldout(paths, refs_array[held], hash_array[held]),
+      bad_counts=dict(quarantine.counts),
+      records_seen=seen,
+      quarantine_path=None if quarantine_path is None else str(quarantine_path))
+
+
+def _read_heldout(paths, refs: np.ndarray, hashes: np.ndarray) -> tuple[records.Record, ...]:
+  """One record per held-out content, ordered by content hash (then by scan order)."""
+  reader = source.ShardReader(paths)
+  _, first = np.unique(hashes, return_index=True)  # sorted by hash; first occurrence of each
+  try:
+    return tuple(records.parse_record(reader.read(refs[i]), require_feedback=False) for i in first)
+  finally:
+    reader.close()
+
+
+def _quarantine_file(data_cfg, paths: Sequence[epath.Path]) -> epath.Path:
+  directory = data_cfg.quarantine_dir or config.cache_dir(data_cfg) / "quarantine"
+  key = hashlib.sha256("\n".join(str(p) for p in paths).encode()).hexdigest()[:12]
+  return epath.Path(directory) / f"quarantine-{key}.jsonl"

@@ -1,0 +1,118 @@
+"""What a record becomes before tokenization: its critique text, where it goes, and its weights.
+
+Random-looking choices (critique dropout, which records count as annotated) are hashes of the seed
+and the record id, so they are the same in every worker, on every resume and for every batch size.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from collections.abc import Callable
+
+from ixt_jax.data import config
+from ixt_jax.data import records
+from ixt_jax.data import vocab as vocab_lib
+
+CONDITIONS = ("none", "true", "positive")
+APPROVED_SCORE = 0.5  # document_by_score='approved' trains only on documents scored this or more
+
+
+@dataclasses.dataclass(frozen=True)
+class FeedbackSettings:
+  """`config.data.feedback` resolved into plain values (picklable, cheap to read per record)."""
+  placement: str
+  kind: str
+  template: str
+  dropout: float
+  annotated_fraction: float
+  critique_weight: float
+  document_weight: float
+  prompt_weight: float
+  document_by_score: str
+
+  @classmethod
+  def from_config(cls, data_cfg) -> FeedbackSettings:
+    fb = data_cfg.feedback
+    return cls(placement=fb.placement, kind=fb.kind, template=fb.template,
+               dropout=float(fb.dropout), annotated_fraction=float(fb.annotated_fraction),
+               critique_weight=config.critique_weight(fb),
+               document_weight=float(fb.weight.document), prompt_weight=float(fb.weight.prompt),
+               document_by_score=fb.weight.document_by_score)
+
+
+@dataclasses.dataclass(frozen=True)
+class Formatted:
+  """A record laid out for tokenization; `critique` is '' when none is shown."""
+  critique: str
+  critique_after: bool  # True: the critique follows each document chunk (suffix placement)
+  prompt: str | None
+  text: str
+  document_weight: float
+  critique_weight: float
+  prompt_weight: float
+
+
+def unit_hash(*parts) -> float:
+  """A deterministic number in [0, 1) from `parts`."""
+  digest = hashlib.blake2b("\0".join(map(str, parts)).encode("utf-8", "surrogatepass"), digest_size=8)
+  return int.from_bytes(digest.digest(), "big") / 2.0**64
+
+
+def quality_token(score: float) -> str:
+  return vocab_lib.QUALITY_TOKENS[min(int(score * vocab_lib.QUALITY_LEVELS), vocab_lib.QUALITY_LEVELS - 1)]
+
+
+def critique_text(critique: str, score: float, settings: FeedbackSettings) -> str:
+  """The tokens a critique is shown as: the template around its text, or a quality token."""
+  if settings.kind == "quality_token":
+    return quality_token(score)
+  return settings.template.format(critique=critique)
+
+
+def document_weight(record: records.Record, settings: FeedbackSettings) -> float:
+  if record.score is None or not settings.document_by_score:
+    return settings.document_weight
+  if settings.document_by_score == "score":
+    return settings.document_weight * record.score
+  return settings.document_weight * float(record.score >= APPROVED_SCORE)  # 'approved'
+
+
+def format_for_training(record: records.Record, settings: FeedbackSettings, *, seed: int,
+                        epoch: int) -> Formatted:
+  """The training layout; `annotated_fraction` is fixed per record, dropout redrawn per epoch."""
+  shown = (settings.placement != "none" and record.critique is not None
+           and unit_hash(seed, "annotated", record.id) < settings.annotated_fraction
+           and unit_hash(seed, "dropout", epoch, record.id) >= settings.dropout)
+  critique = critique_text(record.critique, record.score, settings) if shown else ""
+  return Formatted(critique=critique, critique_after=settings.placement == "suffix",
+                   prompt=record.prompt, text=record.text,
+                   document_weight=document_weight(record, settings),
+                   critique_weight=settings.critique_weight, prompt_weight=settings.prompt_weight)
+
+
+def format_for_eval(record: records.Record, settings: FeedbackSettings, condition: str,
+                    positive_critique: Callable[[str], str] | None) -> Formatted:
+  """The held-out layout under `condition`: weight 1 on document tokens, 0 on everything else.
+
+  'none' shows no critique, 'true' the record's own, 'positive' `positive_critique(domain)` (the
+  top quality token for kind=quality_token). Conditions place the critique as training did
+  (a suffix for placement=suffix, else a prefix).
+  """
+  if condition == "none":
+    critique = ""
+  elif condition == "true":
+    if record.critique is None:
+      raise ValueError(f"held-out record {record.id!r} has no critique for condition='true'")
+    critique = critique_text(record.critique, record.score, settings)
+  elif condition == "positive":
+    if settings.kind == "quality_token":
+      critique = vocab_lib.QUALITY_TOKENS[-1]
+    elif positive_critique is None:
+      raise ValueError("condition='positive' needs positive_critique (domain -> critique text)")
+    else:
+      critique = critique_text(positive_critique(record.domain), 1.0, settings)
+  else:
+    raise ValueError(f"condition={condition!r}: expected one of {CONDITIONS}")
+  return Formatted(critique=critique, critique_after=settings.placement == "suffix",
+                   prompt=record.prompt, text=record.text, document_weight=1.0,
+                   critique_weight=0.0, prompt_weight=0.0)

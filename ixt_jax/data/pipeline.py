@@ -1,0 +1,211 @@
+"""The Grain pipeline: corpus -> shuffled records -> formatted, tokenized chunks -> packed batches.
+
+Graph (train):
+  MapDataset.range(records).repeat()        record order: a fresh permutation per epoch, from the
+    .map_with_index(epoch shuffle)          seed alone (not the batch size, not the method)
+    [process_index::process_count]          disjoint, complete shares for the hosts
+    .batch(tokenize_group).map(tokenize)    read, parse, format, tokenize, chunk
+    .to_iter_dataset().mp_prefetch()        optional worker processes, order-preserving
+  -> flatten -> FirstFitPack(pack_bins) -> row bookkeeping -> batch(batch_size)
+
+Packing happens after the workers and over a fixed number of bins, so the stream of rows is the
+same for any batch size and worker count: a smaller token budget trains on a prefix of a larger
+one's rows. Batches (numpy):
+  tokens int32 [B, T], loss_weights float32 [B, T] (0 on padding and, by default, critiques),
+  segment_ids int32 [B, T] (0 = padding), positions int32 [B, T] (0 at each segment start),
+  document_tokens int32 [B] (non-critique tokens), documents int32 [B] (documents begun),
+  document_bytes int32 [B] (UTF-8 bytes of the documents begun).
+`loss_weights[b, t]` weighs predicting `tokens[b, t]` from the tokens before it in its segment
+(seqio/T5 convention: the model reads the tokens shifted right within segments).
+"""
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from absl import flags
+import grain
+import numpy as np
+
+from ixt_jax.data import config
+from ixt_jax.data import corpus as corpus_lib
+from ixt_jax.data import examples
+from ixt_jax.data import formatting
+from ixt_jax.data import records
+
+scan_corpus = corpus_lib.scan_corpus  # the trainer reads corpus.bad_counts from its result
+
+
+def _epoch_seed(seed: int, epoch: int) -> int:
+  return int(formatting.unit_hash(seed, "order", epoch) * 2**32)
+
+
+class _EpochShuffle:
+  """Position i of the repeated record stream -> (epoch, record row), a new permutation per epoch."""
+
+  def __init__(self, num_records: int, seed: int):
+    self._num_records = num_records
+    self._seed = seed
+
+  def __call__(self, index: int, _) -> tuple[int, int]:
+    epoch, position = divmod(index, self._num_records)
+    row = grain.experimental.index_shuffle(
+        position, max_index=self._num_records - 1, seed=_epoch_seed(self._seed, epoch), rounds=4)
+    return epoch, int(row)
+
+
+def record_order(num_records: int, *, seed: int, process_index: int = 0, process_count: int = 1,
+                 num_epochs: int | None = None) -> grain.MapDataset:
+  """(epoch, record row) pairs this process reads, in order."""
+  if not 0 <= process_index < process_count:
+    raise ValueError(f"process_index={process_index} is not in [0, process_count={process_count})")
+  if num_records == 0:
+    raise ValueError("the corpus has no training records")
+  ds = grain.MapDataset.range(num_records).repeat(num_epochs)
+  return ds.map_with_index(_EpochShuffle(num_records, seed))[process_index::process_count]
+
+
+class _TokenizeGroup:
+  """A group of (epoch, row) pairs -> the row-sized elements of those records, in order."""
+
+  def __init__(self, corpus: corpus_lib.Corpus, vocab, data_cfg, seed: int):
+    self._refs = corpus.train_refs
+    self._reader = corpus.reader()
+    self._vocab = vocab
+    self._settings = formatting.FeedbackSettings.from_config(data_cfg)
+    self._seq_len = data_cfg.seq_len
+    self._seed = seed
+
+  def __call__(self, group) -> list[dict]:
+    require_feedback = self._settings.placement != "none"
+    items = []
+    for epoch, row in group:
+      record = records.parse_record(self._reader.read(self._refs[row]), require_feedback=require_feedback)
+      items.append(formatting.format_for_training(record, self._settings, seed=self._seed, epoch=epoch))
+    return examples.tokenize(items, self._vocab, self._seq_len)
+
+
+class _Flatten(grain.experimental.FlatMapTransform):
+  max_fan_out = 1 << 16
+
+  def flat_map(self, element):
+    return element
+
+
+def _finish_row(row: dict) -> dict:
+  out = {"tokens": row["tokens"], "loss_weights": row["loss_weights"],
+         "segment_ids": row["tokens_segment_ids"], "positions": row["tokens_positions"]}
+  for key in examples.COUNT_KEYS:
+    out[key] = np.int32(sum(row[key]))
+  return out
+
+
+def _pack_rows(elements: grain.IterDataset, seq_len: int, pack_bins: int,
+               sequence_keys=examples.SEQUENCE_KEYS) -> grain.IterDataset:
+  """Packs row-sized elements into rows of `seq_len` (first fit over `pack_bins` open rows).
+
+  An element goes into the first row where every one of its `sequence_keys` fits.
+  """
+  packed = grain.experimental.FirstFitPackIterDataset(
+      elements, length_struct={k: seq_len for k in sequence_keys},
+      num_packing_bins=pack_bins, shuffle_bins=False,
+      meta_features=(*sequence_keys[1:], *examples.COUNT_KEYS))  # segment ids once, for tokens
+  return packed.map(_finish_row)
+
+
+def make_train_dataset(data_cfg, vocab, *, batch_size: int, seed: int, process_index: int = 0,
+                       process_count: int = 1, corpus: corpus_lib.Corpus | None = None,
+                       num_epochs: int | None = None) -> grain.IterDataset:
+  """The training batches of this process as a Grain IterDataset (see the module docstring)."""
+  config.validate_data_config(data_cfg)
+  if data_cfg.worker_count and not flags.FLAGS.is_parsed():
+    raise RuntimeError("config.data.worker_count > 0 needs parsed absl flags (Grain workers read "
+                       "them): run under absl.app.run or call absl.flags.FLAGS.mark_as_parsed()")
+  corpus = corpus or corpus_lib.scan_corpus(data_cfg, vocab)
+  order = record_order(len(corpus.train_refs), seed=seed, process_index=process_index,
+                       process_count=process_count, num_epochs=num_epochs)
+  groups = order.batch(data_cfg.tokenize_group, batch_fn=list).map(
+      _TokenizeGroup(corpus, vocab, data_cfg, seed))
+  groups = groups.to_iter_dataset(grain.ReadOptions(num_threads=0, prefetch_buffer_size=0))
+  if data_cfg.worker_count:
+    groups = groups.mp_prefetch(grain.MultiprocessingOptions(
+        num_workers=data_cfg.worker_count, per_worker_buffer_size=data_cfg.worker_buffer_size))
+  elements = grain.experimental.FlatMapIterDataset(groups, _Flatten())
+  rows = _pack_rows(elements, data_cfg.seq_len, data_cfg.pack_bins)
+  return rows.batch(batch_size, drop_remainder=True)
+
+
+def make_train_iterator(data_cfg, vocab, *, batch_size: int, seed: int, process_index: int = 0,
+                        process_count: int = 1, corpus: corpus_lib.Corpus | None = None,
+                        num_epochs: int | None = None) -> grain.DatasetIterator:
+  """An iterator over this process's training batches; `get_state()`/`set_state()` resume it.
+
+  Args:
+    data_cfg: `config.data`.
+    vocab: from `ixt_jax.data.vocab.load_vocabulary(data_cfg)`.
+    batch_size: rows per batch on this process.
+    seed: the run's seed; it alone fixes record order, critique dropout and annotated records.
+    process_index: this host's index (jax.process_index()).
+    process_count: the number of hosts (jax.process_count()).
+    corpus: `scan_corpus(data_cfg, vocab)`, to share one scan with evaluation; scanned if None.
+    num_epochs: None = repeat forever.
+  """
+  return iter(make_train_dataset(data_cfg, vocab, batch_size=batch_size, seed=seed,
+                                 process_index=process_index, process_count=process_count,
+                                 corpus=corpus, num_epochs=num_epochs))
+
+
+def _eval_rooms(heldout, vocab, data_cfg, settings, positive_critique) -> list[int]:
+  """Body tokens per chunk, per record: the room its longest critique (true or positive) leaves,
+  so the three conditions cut, and score, every document identically."""
+  with_positive = positive_critique is not None or settings.kind == "quality_token"
+  critiques = []
+  for record in heldout:
+    shown = ["true"] if record.critique is not None else []
+    shown += ["positive"] if with_positive else []
+    critiques.append([formatting.format_for_eval(record, settings, c, positive_critique).critique
+                      for c in shown])
+  lengths = iter(len(ids) for ids in vocab.encode_batch([c for cs in critiques for c in cs]))
+  return [examples.chunk_room(data_cfg.seq_len, max((next(lengths) for _ in cs), default=0))
+          for cs in critiques]
+
+
+def _pad_batch(batch: dict, batch_size: int) -> dict:
+  missing = batch_size - len(batch["tokens"])
+  return {k: np.concatenate([v, np.zeros((missing, *v.shape[1:]), v.dtype)]) for k, v in batch.items()}
+
+
+def make_eval_batches(data_cfg, vocab, *, batch_size: int, condition: str,
+                      positive_critique: Callable[[str], str] | None, split: str = "clean",
+                      corpus: corpus_lib.Corpus | None = None) -> dict[str, list[dict]]:
+  """Held-out batches per domain under `condition` ('none' | 'true' | 'positive').
+
+  Loss weights are 1 on document tokens (and the end-of-document token) only, and documents are cut
+  and packed the same way under every condition (room is kept for the longer of the true and the
+  positive critique), so the three conditions score the same tokens in the same rows and order,
+  provided the same `positive_critique` is passed to each call. `split='clean'` keeps held-out documents the
+  critic scored at least `heldout.clean_score`; 'all' keeps every held-out document. The last
+  batch of a domain is padded with empty rows to `batch_size`. Deterministic and finite.
+  """
+  config.validate_data_config(data_cfg)
+  if split not in ("clean", "all"):
+    raise ValueError(f"split={split!r}: expected 'clean' or 'all'")
+  if condition not in formatting.CONDITIONS:
+    raise ValueError(f"condition={condition!r}: expected one of {formatting.CONDITIONS}")
+  corpus = corpus or corpus_lib.scan_corpus(data_cfg, vocab)
+  settings = formatting.FeedbackSettings.from_config(data_cfg)
+  clean = data_cfg.heldout.clean_score
+  by_domain: dict[str, list[records.Record]] = {}
+  for record in corpus.heldout:
+    if split == "all" or (record.score is not None and record.score >= clean):
+      by_domain.setdefault(record.domain, []).append(record)
+
+  batches = {}
+  for domain, heldout in sorted(by_domain.items()):
+    items = [formatting.format_for_eval(r, settings, condition, positive_critique) for r in heldout]
+    rooms = _eval_rooms(heldout, vocab, data_cfg, settings, positive_critique)
+    elements = grain.MapDataset.source(examples.tokenize(items, vocab, data_cfg.seq_len, rooms))
+    rows = _pack_rows(elements.to_iter_dataset(grain.ReadOptions(num_threads=0)),
+                      data_cfg.seq_len, data_cfg.pack_bins,
+                      (*examples.SEQUENCE_KEYS, examples.LAYOUT_KEY))
+    batches[domain] = [_pad_batch(b, batch_size) for b in rows.batch(batch_size)]
+  return batches

@@ -1,0 +1,292 @@
+"""The Grain pipeline: batch contract, loss weights, chunking, packing, order, resume, sharding."""
+import itertools
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from ixt_jax.data import config
+from ixt_jax.data import corpus as corpus_lib
+from ixt_jax.data import examples
+from ixt_jax.data import formatting
+from ixt_jax.data import heldout
+from ixt_jax.data import pipeline
+from ixt_jax.data import records
+from ixt_jax.data import synthetic
+from ixt_jax.data import vocab as vocab_lib
+
+SEQ_LEN = 128
+RECORDS = synthetic.synthetic_records(300)  # the sample test_vocab trains on: one cached model
+
+
+@pytest.fixture(scope="module")
+def vocab(tmp_path_factory):
+  cache = tmp_path_factory.getbasetemp() / "vocab-cache"
+  return vocab_lib.SentencePieceVocabulary(
+      vocab_lib.train_sentencepiece([r["text"] for r in RECORDS], 512, cache))
+
+
+@pytest.fixture(scope="module")
+def corpus_dir(tmp_path_factory):
+  return str(synthetic.write_corpus(tmp_path_factory.mktemp("corpus"), RECORDS[:240], num_shards=3))
+
+
+def make_config(corpus_dir, **overrides):
+  cfg = config.get_data_config()
+  cfg.train_dirs = [corpus_dir]
+  cfg.seq_len = SEQ_LEN
+  cfg.heldout.fraction = 0.1
+  cfg.pack_bins = 4
+  cfg.tokenize_group = 8
+  cfg.quarantine_dir = corpus_dir + "-quarantine"
+  for key, value in overrides.items():
+    node = cfg
+    *parents, leaf = key.split(".")
+    for p in parents:
+      node = node[p]
+    node[leaf] = value
+  return cfg
+
+
+def take(cfg, vocab, n, **kwargs):
+  kwargs = {"batch_size": 2, "seed": 0, **kwargs}
+  return list(itertools.islice(pipeline.make_train_iterator(cfg, vocab, **kwargs), n))
+
+
+def segments(batch):
+  """(tokens, weights) of every packed segment, row by row."""
+  for tokens, weights, seg in zip(batch["tokens"], batch["loss_weights"], batch["segment_ids"]):
+    for s in range(1, seg.max() + 1):
+      yield tokens[seg == s], weights[seg == s]
+
+
+def test_batch_contract(corpus_dir, vocab):
+  for batch in take(make_config(corpus_dir), vocab, 4, batch_size=3):
+    assert {k: (v.dtype, v.shape) for k, v in batch.items()} == {
+        "tokens": (np.int32, (3, SEQ_LEN)), "loss_weights": (np.float32, (3, SEQ_LEN)),
+        "segment_ids": (np.int32, (3, SEQ_LEN)), "positions": (np.int32, (3, SEQ_LEN)),
+        "document_tokens": (np.int32, (3,)), "documents": (np.int32, (3,)),
+        "document_bytes": (np.int32, (3,))}
+    padding = batch["segment_ids"] == 0
+    assert (batch["tokens"][padding] == 0).all() and (batch["loss_weights"][padding] == 0).all()
+    for seg, pos in zip(batch["segment_ids"], batch["positions"]):
+      used = seg[seg > 0]
+      assert (np.diff(used) >= 0).all() and set(used) == set(range(1, seg.max() + 1))
+      assert (seg[len(used):] == 0).all()  # padding only at the end
+      for s in range(1, seg.max() + 1):
+        np.testing.assert_array_equal(pos[seg == s], np.arange((seg == s).sum()))
+
+
+def test_default_weights_zero_on_critique_one_on_document(corpus_dir, vocab):
+  close = vocab.special_ids["</critique>"]
+  batches = take(make_config(corpus_dir), vocab, 6)
+  for tokens, weights in itertools.chain.from_iterable(segments(b) for b in batches):
+    assert tokens[0] == vocab.special_ids["<critique>"]  # every chunk carries its critique
+    end = int(np.argmax(tokens == close)) + 1
+    assert tokens[end - 1] == close and end < len(tokens)  # ... and at least one document token
+    assert (weights[:end] == 0).all() and (weights[end:] == 1).all()
+  document_tokens = sum(int((b["loss_weights"] > 0).sum()) for b in batches)
+  assert sum(int(b["document_tokens"].sum()) for b in batches) == document_tokens
+
+
+def test_placement_none_has_no_critique_tokens(corpus_dir, vocab):
+  for batch in take(make_config(corpus_dir, **{"feedback.placement": "none"}), vocab, 6):
+    assert not np.isin(batch["tokens"], list(vocab.special_ids.values())).any()
+    np.testing.assert_array_equal(batch["loss_weights"], (batch["segment_ids"] > 0).astype(np.float32))
+    np.testing.assert_array_equal(batch["document_tokens"], (batch["segment_ids"] > 0).sum(axis=1))
+
+
+def test_suffix_placement_trains_on_the_critique(corpus_dir, vocab):
+  cfg = make_config(corpus_dir, **{"feedback.placement": "suffix"})
+  for tokens, weights in itertools.chain.from_iterable(segments(b) for b in take(cfg, vocab, 4)):
+    assert tokens[-1] == vocab.special_ids["</critique>"]
+    start = int(np.argmax(tokens == vocab.special_ids["<critique>"]))
+    assert start > 0 and (weights == 1).all()  # contract default: weight 1 on a suffix
+
+
+def test_quality_tokens_replace_the_critique(corpus_dir, vocab):
+  cfg = make_config(corpus_dir, **{"feedback.kind": "quality_token"})
+  quality_ids = [vocab.special_ids[t] for t in vocab_lib.QUALITY_TOKENS]
+  for tokens, weights in itertools.chain.from_iterable(segments(b) for b in take(cfg, vocab, 3)):
+    assert tokens[0] in quality_ids and weights[0] == 0 and (weights[1:] == 1).all()
+
+
+def test_dropout_and_annotated_fraction():
+  record_list = [records.Record(f"r{i}", "text", "code", "fine", 0.5) for i in range(4000)]
+  cfg = config.get_data_config()
+  cfg.feedback.dropout = 0.25
+  cfg.feedback.annotated_fraction = 0.6
+  settings = formatting.FeedbackSettings.from_config(cfg)
+  shown = {e: np.array([bool(formatting.format_for_training(r, settings, seed=3, epoch=e).critique)
+                        for r in record_list]) for e in (0, 1)}
+  for e in (0, 1):
+    assert abs(shown[e].mean() - 0.6 * 0.75) < 0.03
+  assert (shown[0] != shown[1]).any()  # dropout is redrawn every epoch ...
+  annotated = np.array([formatting.unit_hash(3, "annotated", r.id) < 0.6 for r in record_list])
+  assert not (shown[0] | shown[1])[~annotated].any()  # ... the unannotated records stay so
+  again = [bool(formatting.format_for_training(r, settings, seed=3, epoch=0).critique) for r in record_list]
+  np.testing.assert_array_equal(again, shown[0])
+
+
+def test_long_documents_are_chunked_with_the_critique_repeated(vocab):
+  text = synthetic._material()["code"][0] * 3
+  item = formatting.Formatted(critique="<critique>Too long.</critique>", critique_after=False,
+                              prompt=None, text=text, document_weight=1.0, critique_weight=0.0,
+                              prompt_weight=0.0)
+  critique = vocab.encode(item.critique)
+  elements = examples.tokenize([item], vocab, SEQ_LEN)
+  assert len(elements) > 3
+  body = []
+  for n, element in enumerate(elements):
+    assert len(element["tokens"]) <= SEQ_LEN
+    assert element["tokens"][:len(critique)].tolist() == critique
+    body += element["tokens"][len(critique):].tolist()
+    assert element["documents"] == (n == 0)
+    assert element["document_tokens"] == len(element["tokens"]) - len(critique)
+  assert body == vocab.encode(text) + [vocab_lib.EOS_ID]
+  assert sum(e["document_bytes"] for e in elements) == len(text.encode())
+
+
+def test_prompt_records_weight_only_the_response(vocab):
+  item = formatting.Formatted(critique="", critique_after=False, prompt="Add 2 and 2.", text="4",
+                              document_weight=1.0, critique_weight=0.0, prompt_weight=0.0)
+  (element,) = examples.tokenize([item], vocab, SEQ_LEN)
+  prompt = [vocab.special_ids["<prompt>"], *vocab.encode("Add 2 and 2."), vocab.special_ids["<response>"]]
+  assert element["tokens"].tolist() == prompt + vocab.encode("4") + [vocab_lib.EOS_ID]
+  assert element["loss_weights"].tolist() == [0.0] * len(prompt) + [1.0] * (len(vocab.encode("4")) + 1)
+
+
+def test_resumed_iterator_gives_identical_batches(corpus_dir, vocab):
+  cfg = make_config(corpus_dir)
+  interrupted = pipeline.make_train_iterator(cfg, vocab, batch_size=2, seed=5)
+  for _ in range(3):
+    next(interrupted)
+  state = json.loads(json.dumps(interrupted.get_state()))  # what a checkpoint stores
+  expected = [next(interrupted) for _ in range(4)]
+  resumed = pipeline.make_train_iterator(cfg, vocab, batch_size=2, seed=5)
+  resumed.set_state(state)
+  for want, got in zip(expected, (next(resumed) for _ in range(4))):
+    for key in want:
+      np.testing.assert_array_equal(want[key], got[key])
+
+
+def test_process_shares_are_disjoint_and_complete(corpus_dir, vocab):
+  n = 50
+  shares = [list(pipeline.record_order(n, seed=1, process_index=p, process_count=3, num_epochs=1))
+            for p in range(3)]
+  rows = [row for share in shares for _, row in share]
+  assert sorted(rows) == list(range(n))
+  second_epoch = list(pipeline.record_order(n, seed=1, num_epochs=2))[n:]
+  assert sorted(r for _, r in second_epoch) == list(range(n))
+  first_epoch = list(pipeline.record_order(n, seed=1)[:n])
+  assert [r for _, r in second_epoch] != [r for _, r in first_epoch]
+  assert {e for e, _ in first_epoch} == {0} and {e for e, _ in second_epoch} == {1}
+
+  cfg = make_config(corpus_dir)
+  corpus = pipeline.scan_corpus(cfg, vocab)
+  documents = [sum(int(b["documents"].sum()) for b in pipeline.make_train_iterator(
+      cfg, vocab, batch_size=1, seed=0, process_index=p, process_count=2, num_epochs=1, corpus=corpus))
+      for p in range(2)]
+  assert sum(documents) == len(corpus.train_refs) and min(documents) > 0
+
+
+def test_order_ignores_batch_size_and_method(corpus_dir, vocab):
+  cfg = make_config(corpus_dir)
+  small = np.concatenate([b["tokens"] for b in take(cfg, vocab, 6, batch_size=2)])
+  large = np.concatenate([b["tokens"] for b in take(cfg, vocab, 3, batch_size=4)])
+  np.testing.assert_array_equal(small, large)
+
+  def document_stream(placement):  # the trained-on tokens, in order (one open row: no reordering)
+    batches = take(make_config(corpus_dir, pack_bins=1, **{"feedback.placement": placement}), vocab, 8)
+    return np.concatenate([b["tokens"][b["loss_weights"] > 0] for b in batches])
+
+  ixt, baseline = document_stream("prefix"), document_stream("none")
+  shorter = min(len(ixt), len(baseline))
+  assert shorter > 500
+  np.testing.assert_array_equal(ixt[:shorter], baseline[:shorter])
+
+
+def test_arrayrecord_shards_give_the_same_batches(corpus_dir, vocab, tmp_path):
+  arrayrecord_dir = synthetic.write_corpus(tmp_path, RECORDS[:240], num_shards=3, fmt="arrayrecord")
+  for want, got in zip(take(make_config(corpus_dir), vocab, 3),
+                       take(make_config(str(arrayrecord_dir)), vocab, 3)):
+    np.testing.assert_array_equal(want["tokens"], got["tokens"])
+
+
+def test_heldout_split_is_fixed_and_deduplicated(tmp_path, vocab):
+  record_list = RECORDS[:120] + [dict(r, id=r["id"] + "-copy") for r in RECORDS[:120:7]]
+  cfg = make_config(str(synthetic.write_corpus(tmp_path, record_list)))
+  corpus = pipeline.scan_corpus(cfg, vocab)
+  reader = corpus.reader()
+  train_hashes = {heldout.content_hash(records.parse_record(reader.read(ref), require_feedback=True))
+                  for ref in corpus.train_refs}
+  heldout_hashes = [heldout.content_hash(r) for r in corpus.heldout]
+  assert corpus.heldout and not train_hashes & set(heldout_hashes)
+  assert heldout_hashes == sorted(set(heldout_hashes))  # one per content, in hash order
+  assert len(corpus.train_refs) + sum(1 for r in record_list if heldout.content_hash(
+      records.parse_record(json.dumps(r).encode(), require_feedback=True)) in set(heldout_hashes)) == len(record_list)
+  cfg.heldout.count = 4
+  by_count = pipeline.scan_corpus(cfg, vocab)
+  assert sorted(r.domain for r in by_count.heldout) == ["code"] * 4 + ["math"] * 4 + ["text"] * 4
+
+
+def test_eval_conditions_score_the_same_document_tokens(corpus_dir, vocab):
+  cfg = make_config(corpus_dir, **{"heldout.fraction": 0.3})
+  corpus = pipeline.scan_corpus(cfg, vocab)
+
+  def positive(domain):
+    return f"Flawless {domain}: correct, clear and complete."
+
+  scored = {}
+  for condition in formatting.CONDITIONS:
+    batches = pipeline.make_eval_batches(cfg, vocab, batch_size=4, condition=condition,
+                                         positive_critique=positive, split="all", corpus=corpus)
+    assert sorted(batches) == ["code", "math", "text"]
+    scored[condition] = {d: (np.concatenate([b["tokens"][b["loss_weights"] > 0] for b in bs]),
+                             sum(int(b["document_bytes"].sum()) for b in bs)) for d, bs in batches.items()}
+    for bs in batches.values():
+      assert all(b["tokens"].shape == (4, SEQ_LEN) for b in bs)
+      assert all(set(np.unique(b["loss_weights"])) <= {0.0, 1.0} for b in bs)
+  for condition in ("true", "positive"):
+    for domain, (tokens, num_bytes) in scored["none"].items():
+      np.testing.assert_array_equal(scored[condition][domain][0], tokens)
+      assert scored[condition][domain][1] == num_bytes
+  clean = pipeline.make_eval_batches(cfg, vocab, batch_size=4, condition="true",
+                                     positive_critique=positive, split="clean", corpus=corpus)
+  want = sum(r.score >= 1.0 for r in corpus.heldout)
+  assert sum(int(b["documents"].sum()) for bs in clean.values() for b in bs) == want > 0
+
+
+def test_scan_is_independent_of_the_method(corpus_dir, vocab):
+  refs = [pipeline.scan_corpus(make_config(corpus_dir, **{"feedback.placement": p}), vocab).train_refs
+          for p in ("prefix", "none", "suffix")]
+  for other in refs[1:]:
+    np.testing.assert_array_equal(refs[0], other)
+  assert isinstance(pipeline.scan_corpus, type(corpus_lib.scan_corpus))
+
+
+def test_import_keeps_tensorflow_off_the_training_path():
+  code = ("import sys, ixt_jax, ixt_jax.data.pipeline, ixt_jax.data.vocab\n"
+          "loaded = [m for m in sys.modules if m.split('.')[0] in ('tensorflow', 'seqio', 'tensorflow_text')]\n"
+          "assert not loaded, loaded\n")
+  subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.slow
+def test_worker_processes_give_the_same_batches_and_resume(corpus_dir, vocab):
+  from absl import flags  # pylint: disable=g-import-not-at-top
+  flags.FLAGS.mark_as_parsed()
+  want = take(make_config(corpus_dir), vocab, 6)
+  it = pipeline.make_train_iterator(make_config(corpus_dir, worker_count=2), vocab, batch_size=2, seed=0)
+  got = [next(it) for _ in range(3)]
+  state = it.get_state()
+  got += [next(it) for _ in range(3)]
+  it.close()
+  resumed = pipeline.make_train_iterator(make_config(corpus_dir, worker_count=2), vocab, batch_size=2, seed=0)
+  resumed.set_state(state)
+  got += [next(resumed) for _ in range(3)]
+  resumed.close()
+  for w, g in zip(want + want[3:], got):
+    np.testing.assert_array_equal(w["tokens"], g["tokens"])
