@@ -112,10 +112,10 @@ def _pack_rows(elements: grain.IterDataset, seq_len: int, pack_bins: int,
   return packed.map(_finish_row)
 
 
-def make_train_dataset(data_cfg, vocab, *, batch_size: int, seed: int, process_index: int = 0,
-                       process_count: int = 1, corpus: corpus_lib.Corpus | None = None,
-                       num_epochs: int | None = None) -> grain.IterDataset:
-  """The training batches of this process as a Grain IterDataset (see the module docstring)."""
+def make_train_elements(data_cfg, vocab, *, seed: int, process_index: int = 0,
+                        process_count: int = 1, corpus: corpus_lib.Corpus | None = None,
+                        num_epochs: int | None = None) -> grain.IterDataset:
+  """This process's training records as row-sized elements (see examples.tokenize), in order."""
   config.validate_data_config(data_cfg)
   if data_cfg.worker_count and not flags.FLAGS.is_parsed():
     raise RuntimeError("config.data.worker_count > 0 needs parsed absl flags (Grain workers read "
@@ -129,7 +129,15 @@ def make_train_dataset(data_cfg, vocab, *, batch_size: int, seed: int, process_i
   if data_cfg.worker_count:
     groups = groups.mp_prefetch(grain.MultiprocessingOptions(
         num_workers=data_cfg.worker_count, per_worker_buffer_size=data_cfg.worker_buffer_size))
-  elements = grain.experimental.FlatMapIterDataset(groups, _Flatten())
+  return grain.experimental.FlatMapIterDataset(groups, _Flatten())
+
+
+def make_train_dataset(data_cfg, vocab, *, batch_size: int, seed: int, process_index: int = 0,
+                       process_count: int = 1, corpus: corpus_lib.Corpus | None = None,
+                       num_epochs: int | None = None) -> grain.IterDataset:
+  """The training batches of this process as a Grain IterDataset (see the module docstring)."""
+  elements = make_train_elements(data_cfg, vocab, seed=seed, process_index=process_index,
+                                 process_count=process_count, corpus=corpus, num_epochs=num_epochs)
   rows = _pack_rows(elements, data_cfg.seq_len, data_cfg.pack_bins)
   return rows.batch(batch_size, drop_remainder=True)
 

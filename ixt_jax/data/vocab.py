@@ -34,7 +34,9 @@ _WHITESPACE_SYMBOLS = ("\n", "\t")
 _MAX_SENTENCE_CHARS = 4000  # SentencePiece skips training sentences over 4192 bytes
 
 _TRAINER_OPTIONS = dict(
-    model_type="unigram",
+    # BPE, not unigram: a unigram model's equal-score segmentations of whitespace runs are broken
+    # differently by tensorflow-text's SentencePiece build, so its ids would differ from ours.
+    model_type="bpe",
     normalization_rule_name="identity",
     remove_extra_whitespaces=False,
     add_dummy_prefix=False,  # so tokens of concatenated pieces of text concatenate exactly

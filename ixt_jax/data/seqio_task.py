@@ -1,0 +1,112 @@
+"""The training data as a seqio Task, for seqio/t5x users (imports TensorFlow; never on the
+training path).
+
+Records are read, ordered and formatted by the same Python code as the Grain pipeline (same seed,
+same decisions); tokenization, the body layout and chunking are TensorFlow ops over the same
+SentencePiece model file (`seqio.SentencePieceVocabulary`), so the task yields, in order, the same
+row-sized elements as `pipeline.make_train_elements`: features `targets` (token ids) and
+`loss_weights`, ready for seqio's packing (`seqio.utils.trim_and_pack_dataset`).
+"""
+from __future__ import annotations
+
+import seqio
+import tensorflow as tf
+
+from ixt_jax.data import corpus as corpus_lib
+from ixt_jax.data import formatting
+from ixt_jax.data import pipeline
+from ixt_jax.data import records
+from ixt_jax.data import vocab as vocab_lib
+
+_STRINGS = ("critique", "prompt", "text")
+_FLAGS = ("has_prompt", "critique_after")
+_WEIGHTS = ("critique_weight", "prompt_weight", "document_weight")
+
+
+def _formatted_records(corpus, data_cfg, seed: int, num_epochs: int):
+  """Python generator of the formatted records, in the Grain pipeline's order (process 0 of 1)."""
+  settings = formatting.FeedbackSettings.from_config(data_cfg)
+  reader = corpus.reader()
+  order = pipeline.record_order(len(corpus.train_refs), seed=seed, num_epochs=num_epochs)
+  for epoch, row in order:
+    record = records.parse_record(reader.read(corpus.train_refs[row]),
+                                  require_feedback=settings.placement != "none")
+    item = formatting.format_for_training(record, settings, seed=seed, epoch=epoch)
+    yield {"critique": item.critique, "prompt": item.prompt or "", "text": item.text,
+           "has_prompt": item.prompt is not None, "critique_after": item.critique_after,
+           "critique_weight": item.critique_weight, "prompt_weight": item.prompt_weight,
+           "document_weight": item.document_weight}
+
+
+def _assemble(example, vocabulary: seqio.Vocabulary, special_ids: dict[str, int]):
+  """Token ids and weights of the critique and of the body ([<prompt> p <response>] text <eos>)."""
+  def ids(text):
+    return tf.cast(vocabulary.encode_tf(text), tf.int32)
+
+  def weights(tokens, weight):
+    return tf.fill(tf.shape(tokens), tf.cast(weight, tf.float32))
+
+  critique = ids(example["critique"])
+  prompt = tf.concat([[special_ids[vocab_lib.PROMPT]], ids(example["prompt"]),
+                      [special_ids[vocab_lib.RESPONSE]]], axis=0)
+  prompt = prompt[:tf.where(example["has_prompt"], tf.size(prompt), 0)]
+  document = tf.concat([ids(example["text"]), [vocab_lib.EOS_ID]], axis=0)
+  return {"critique": critique, "critique_weights": weights(critique, example["critique_weight"]),
+          "body": tf.concat([prompt, document], axis=0),
+          "body_weights": tf.concat([weights(prompt, example["prompt_weight"]),
+                                     weights(document, example["document_weight"])], axis=0),
+          "critique_after": example["critique_after"]}
+
+
+def _chunks(example, seq_len: int) -> tf.data.Dataset:
+  """One element per row-sized chunk of the body, each with the critique (examples.tokenize)."""
+  room = seq_len - tf.size(example["critique"])
+  length = tf.size(example["body"])
+  splits = tf.minimum(tf.range((length + room - 1) // room + 1) * room, length)
+  bodies = tf.RaggedTensor.from_row_splits(example["body"], splits)
+  body_weights = tf.RaggedTensor.from_row_splits(example["body_weights"], splits)
+
+  def join(body, body_weights):
+    after = example["critique_after"]
+    return {
+        "targets": tf.cond(after, lambda: tf.concat([body, example["critique"]], 0),
+                           lambda: tf.concat([example["critique"], body], 0)),
+        "loss_weights": tf.cond(after, lambda: tf.concat([body_weights, example["critique_weights"]], 0),
+                                lambda: tf.concat([example["critique_weights"], body_weights], 0))}
+
+  return tf.data.Dataset.from_tensor_slices((bodies, body_weights)).map(join)
+
+
+def register_seqio_task(name: str, data_cfg, vocab, *, seed: int,
+                        corpus: corpus_lib.Corpus | None = None, num_epochs: int = 1) -> seqio.Task:
+  """Registers (replacing any task of that name) and returns the seqio Task of the training data.
+
+  Its only split, 'train', holds `num_epochs` epochs of this seed's records for one process.
+  """
+  corpus = corpus or corpus_lib.scan_corpus(data_cfg, vocab)
+  vocabulary = vocab.to_seqio()
+  signature = {**{k: tf.TensorSpec([], tf.string) for k in _STRINGS},
+               **{k: tf.TensorSpec([], tf.bool) for k in _FLAGS},
+               **{k: tf.TensorSpec([], tf.float32) for k in _WEIGHTS}}
+
+  def dataset_fn(split, shuffle_files):
+    del split, shuffle_files  # the order is the pipeline's, fixed by the run's seed
+    return tf.data.Dataset.from_generator(
+        lambda: _formatted_records(corpus, data_cfg, seed, num_epochs), output_signature=signature)
+
+  def assemble(ds):
+    return ds.map(lambda ex: _assemble(ex, vocabulary, vocab.special_ids),
+                  num_parallel_calls=tf.data.AUTOTUNE)
+
+  def chunk(ds):
+    return ds.flat_map(lambda ex: _chunks(ex, data_cfg.seq_len))
+
+  seqio.TaskRegistry.remove(name)
+  return seqio.TaskRegistry.add(
+      name,
+      source=seqio.FunctionDataSource(dataset_fn, splits=["train"]),
+      preprocessors=[assemble, chunk],
+      output_features={
+          "targets": seqio.Feature(vocabulary, add_eos=False),
+          "loss_weights": seqio.Feature(seqio.PassThroughVocabulary(size=0), add_eos=False,
+                                        dtype=tf.float32)})
