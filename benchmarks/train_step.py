@@ -9,7 +9,6 @@ d_attn) FLOPs per token (`ixt_jax.models.sizes.train_flops_per_token`).
 from __future__ import annotations
 
 import json
-import time
 
 import jax
 import jax.numpy as jnp
@@ -17,7 +16,8 @@ from absl import app, flags
 from flax import nnx
 
 from ixt_jax.models import Transformer, model_config, train_flops_per_token
-from ixt_jax.train.loss import next_token_targets, weighted_cross_entropy
+from ixt_jax.train.throughput import matmul_flops, time_call
+from ixt_jax.train.step import model_loss
 
 flags.DEFINE_list("sizes", ["1m", "8m", "20m", "d512"], "ladder sizes to time")
 flags.DEFINE_integer("batch", 8, "rows per step")
@@ -25,25 +25,6 @@ flags.DEFINE_integer("seq_len", 256, "tokens per row")
 flags.DEFINE_string("dtype", "float32", "compute dtype")
 flags.DEFINE_integer("matmul_size", 4096, "side of the square matmul that sets the ceiling")
 flags.DEFINE_string("json", "", "also write the figures here")
-
-
-def _time(fn, *args, repeats: int, warmup: int = 2) -> float:
-  """Median seconds of `fn(*args)` after warm-up (compile excluded)."""
-  for _ in range(warmup):
-    jax.block_until_ready(fn(*args))
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    jax.block_until_ready(fn(*args))
-    times.append(time.perf_counter() - start)
-  return sorted(times)[len(times) // 2]
-
-
-def matmul_gflops(n: int, dtype=jnp.float32) -> float:
-  a = jax.random.normal(jax.random.key(0), (n, n), dtype)
-  b = jax.random.normal(jax.random.key(1), (n, n), dtype)
-  seconds = _time(jax.jit(jnp.matmul), a, b, repeats=5)
-  return 2 * n ** 3 / seconds / 1e9
 
 
 def measure_tokens_per_s(size: str, batch: int, seq_len: int, dtype: str = "float32", vocab_size: int | None = None) -> float:
@@ -54,17 +35,12 @@ def measure_tokens_per_s(size: str, batch: int, seq_len: int, dtype: str = "floa
   cfg = model_config(size, **overrides)
   graphdef, params = nnx.split(Transformer(cfg, rngs=nnx.Rngs(0)))
   tokens = jax.random.randint(jax.random.key(0), (batch, seq_len), 0, cfg.vocab_size)
-  ones = jnp.ones((batch, seq_len), jnp.int32)
+  batch_arrays = {"tokens": tokens, "segment_ids": jnp.ones_like(tokens),
+                  "positions": jnp.broadcast_to(jnp.arange(seq_len), tokens.shape),
+                  "loss_weights": jnp.ones(tokens.shape, jnp.float32)}
+  grads = jax.jit(jax.value_and_grad(lambda p, b: model_loss(graphdef, p, b, 0.0), has_aux=True))
 
-  @jax.jit
-  def grads(params, tokens):
-    def loss(params):
-      logits = nnx.merge(graphdef, params)(tokens, ones)
-      targets, weights = next_token_targets(tokens, ones.astype(jnp.float32), ones)
-      return weighted_cross_entropy(logits, targets, weights)[0]
-    return jax.value_and_grad(loss)(params)
-
-  seconds = _time(grads, params, tokens, repeats=5)
+  seconds = time_call(grads, params, batch_arrays, repeats=5)
   return batch * seq_len / seconds
 
 
@@ -76,7 +52,7 @@ def main(_):
   rows, ceilings = [], []
   for size in flags.FLAGS.sizes:
     cfg = model_config(size)
-    ceiling = matmul_gflops(flags.FLAGS.matmul_size)
+    ceiling = matmul_flops(flags.FLAGS.matmul_size) / 1e9
     ceilings.append(ceiling)
     tokens_per_s = measure_tokens_per_s(size, flags.FLAGS.batch, flags.FLAGS.seq_len, flags.FLAGS.dtype)
     flops_per_token = train_flops_per_token(cfg, flags.FLAGS.seq_len)

@@ -1,0 +1,107 @@
+"""The run config every stage shares (model, mesh, optimizer, schedule, data), and its checks.
+
+Configs in `configs/` start from `get_run_config()` and change fields; the dict is locked, so an
+override of a key that does not exist fails at flag parsing, naming the key. `validate_run_config`
+checks the numbers that depend on each other before anything is compiled.
+"""
+from __future__ import annotations
+
+import ml_collections
+from ml_collections import config_dict
+
+from ixt_jax.data.config import get_data_config, validate_data_config
+from ixt_jax.models.config import ModelConfig
+from ixt_jax.models.sizes import LADDER
+
+# Other method names are variants (controls, ablations) that set their own feedback knobs.
+METHODS = ("ixt", "baseline")
+SCHEDULES = ("cosine", "wsd")
+SHAPE_FIELDS = ("d_model", "n_layers", "n_heads", "n_kv_heads", "head_dim", "d_ff")
+
+
+def get_run_config() -> ml_collections.ConfigDict:
+  c = ml_collections.ConfigDict()
+  c.method = "ixt"  # ixt: critique prefix; baseline: the same documents, no critique
+  c.seed = 0        # derives model init, data order and critique dropout
+
+  c.model = ml_collections.ConfigDict()
+  c.model.size = "1m"  # a name in ixt_jax.models.sizes.LADDER
+  for field in SHAPE_FIELDS:  # None = the ladder's value
+    c.model[field] = config_dict.placeholder(int)
+  c.model.tie_embeddings = True
+  c.model.compute_dtype = "float32"
+  c.model.remat = "none"
+  c.model.scan_layers = True
+
+  c.mesh = ml_collections.ConfigDict({"data": -1, "fsdp": 1, "tensor": 1})
+  c.distributed = ml_collections.ConfigDict({"mode": "auto", "coordinator_address": "",
+                                             "num_processes": 0, "process_id": -1})
+
+  c.optimizer = ml_collections.ConfigDict()
+  c.optimizer.learning_rate = 3e-3
+  c.optimizer.b1 = 0.9
+  c.optimizer.b2 = 0.95
+  c.optimizer.eps = 1e-8
+  c.optimizer.weight_decay = 0.1
+  c.optimizer.clip_norm = 1.0
+  c.optimizer.schedule = "cosine"  # or wsd: warmup, stable, decay over the last decay_fraction
+  c.optimizer.warmup_steps = 50
+  c.optimizer.decay_fraction = 0.2
+  c.optimizer.min_lr_ratio = 0.1
+
+  c.train = ml_collections.ConfigDict()
+  c.train.batch_size = 16  # global rows per step
+  c.train.steps = 200
+  c.train.z_loss = 1e-4
+  c.train.log_every = 10
+  c.train.checkpoint_every = 100
+  c.train.keep_checkpoints = 2
+  c.train.eval_every = 100  # held-out loss per domain every this many steps (and at the end)
+  c.train.eval_batch_size = 16
+  c.train.peak_flops_per_device = 0.0  # 0 = known accelerator peak, or a matmul timed at start-up
+  c.train.positive_critique = ""  # '' = what the built-in critic writes for a flawless document
+
+  c.data = get_data_config()
+  c.annotation_flops = 0.0  # this run's share of the critic's compute (0 for verifier critics)
+  c.lock()
+  return c
+
+
+def _fail(field: str, message: str):
+  raise ValueError(f"config.{field}: {message}")
+
+
+def model_config(c: ml_collections.ConfigDict, vocab_size: int) -> ModelConfig:
+  """The ModelConfig of this run: the ladder shape, any shape override, the tokenizer's vocab."""
+  if c.model.size not in LADDER:
+    _fail("model.size", f"{c.model.size!r} is not in the ladder {list(LADDER)}")
+  fields = dict(LADDER[c.model.size], vocab_size=vocab_size)
+  fields.update({k: c.model[k] for k in SHAPE_FIELDS if c.model[k] is not None})
+  fields.update(tie_embeddings=c.model.tie_embeddings, compute_dtype=c.model.compute_dtype,
+                remat=c.model.remat, scan_layers=c.model.scan_layers)
+  return ModelConfig.from_dict(fields)
+
+
+def validate_run_config(c: ml_collections.ConfigDict, n_devices: int, data_parallel: int) -> None:
+  """Fails before any compute, naming the field and the numbers."""
+  if c.method == "baseline" and c.data.feedback.placement != "none":
+    _fail("data.feedback.placement", f"{c.data.feedback.placement!r} but method is baseline (needs 'none')")
+  if c.method == "ixt" and c.data.feedback.placement == "none":
+    _fail("data.feedback.placement", "'none' but method is ixt (needs 'prefix' or 'suffix')")
+  if c.optimizer.schedule not in SCHEDULES:
+    _fail("optimizer.schedule", f"{c.optimizer.schedule!r}; expected one of {SCHEDULES}")
+  for field in ("steps", "batch_size", "log_every", "checkpoint_every", "eval_every", "eval_batch_size",
+                "keep_checkpoints"):
+    if c.train[field] <= 0:
+      _fail(f"train.{field}", f"must be positive, got {c.train[field]}")
+  if c.optimizer.warmup_steps < 0 or c.optimizer.warmup_steps >= c.train.steps:
+    _fail("optimizer.warmup_steps", f"{c.optimizer.warmup_steps} must be in [0, train.steps={c.train.steps})")
+  if not 0 <= c.optimizer.decay_fraction <= 1:
+    _fail("optimizer.decay_fraction", f"{c.optimizer.decay_fraction} must be in [0, 1]")
+  if c.train.batch_size % data_parallel:
+    _fail("train.batch_size", f"{c.train.batch_size} is not divisible by the data-parallel size "
+          f"{data_parallel} (mesh data x fsdp)")
+  if c.train.eval_batch_size % data_parallel:
+    _fail("train.eval_batch_size", f"{c.train.eval_batch_size} is not divisible by the data-parallel "
+          f"size {data_parallel} (mesh data x fsdp)")
+  validate_data_config(c.data)

@@ -1,0 +1,65 @@
+"""Held-out document loss per domain under the three conditions (no, true, positive critique).
+
+Part of the training stage: every K steps and at the end. Batches come from
+`ixt_jax.data.pipeline.make_eval_batches`, whose loss weights are 1 on document tokens only, so
+every condition scores the same tokens.
+"""
+from __future__ import annotations
+
+import math
+
+import jax
+import numpy as np
+from flax import nnx
+
+from ixt_jax.train.loss import next_token_targets, weighted_cross_entropy
+from ixt_jax.train.step import MODEL_INPUTS
+
+# (name, critique condition, split) of each held-out set; "own" is the method's inference condition.
+EVAL_SETS = (
+    ("clean", "own", "clean"),
+    ("all", "own", "all"),
+    ("unconditioned", "none", "clean"),
+    ("true_critique", "true", "clean"),
+)
+
+
+def make_eval_step(graphdef: nnx.GraphDef):
+  """eval_step(params, batch) -> (sum of weighted nats, sum of weights), on device."""
+
+  @jax.jit
+  def eval_step(params, batch):
+    logits = nnx.merge(graphdef, params)(batch["tokens"], batch["segment_ids"], batch["positions"])
+    targets, weights = next_token_targets(batch["tokens"], batch["loss_weights"], batch["segment_ids"])
+    aux = weighted_cross_entropy(logits, targets, weights)[1]
+    return aux["ce_sum"], aux["weight_sum"]
+
+  return eval_step
+
+
+def _sums(eval_step, params, batches: list[dict], to_device) -> np.ndarray:
+  """[nats, document tokens, document bytes] over `batches` (all steps dispatched, then read)."""
+  on_device = [eval_step(params, to_device(b)) for b in batches]
+  n_bytes = sum(float(b["document_bytes"].sum()) for b in batches)
+  return np.array([sum(float(s) for s, _ in on_device), sum(float(w) for _, w in on_device), n_bytes])
+
+
+def _figures(sums: np.ndarray) -> dict[str, float]:
+  nats, tokens, n_bytes = sums
+  return {"loss": nats / max(tokens, 1.0), "bits_per_byte": nats / math.log(2) / max(n_bytes, 1.0),
+          "tokens": tokens, "bytes": n_bytes}
+
+
+def evaluate_sets(eval_step, params, sets: dict[str, dict[str, list[dict]]], to_device) -> dict:
+  """{set name: {domain: figures, "all_domains": figures}}; figures = loss (nats per document
+  token), bits per UTF-8 byte, tokens and bytes scored."""
+  results = {}
+  for name, by_domain in sets.items():
+    sums = {domain: _sums(eval_step, params, batches, to_device) for domain, batches in by_domain.items()}
+    results[name] = {domain: _figures(s) for domain, s in sums.items()}
+    results[name]["all_domains"] = _figures(sum(sums.values()))
+  return results
+
+
+def model_inputs(batch: dict) -> dict:
+  return {k: batch[k] for k in MODEL_INPUTS}

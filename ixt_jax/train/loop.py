@@ -1,0 +1,225 @@
+"""One training run: sharded jit steps on the mesh, checkpoints with exact resume, held-out loss,
+metrics and the run's summary.json (the contract in ARCHITECTURE.md)."""
+from __future__ import annotations
+
+import json
+import logging
+import math
+import time
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import ml_collections
+from etils import epath
+from flax import nnx
+from jax.sharding import NamedSharding, PartitionSpec
+
+from ixt_jax.data import corpus as corpus_lib
+from ixt_jax.data import pipeline, vocab as vocab_lib
+from ixt_jax.models import param_counts, train_flops_per_token
+from ixt_jax.parallel import distributed
+from ixt_jax.parallel.mesh import data_parallel_size, make_mesh
+from ixt_jax.parallel.rules import RULES
+from ixt_jax.train import config as config_lib
+from ixt_jax.train import heldout
+from ixt_jax.train.checkpoint import Checkpointer
+from ixt_jax.train.metrics import MetricsWriter
+from ixt_jax.train.optimizer import make_optimizer
+from ixt_jax.train.sharded_state import setup as sharded_setup
+from ixt_jax.train.step import MODEL_INPUTS, make_train_step
+from ixt_jax.train.throughput import peak_flops_per_device
+
+log = logging.getLogger("ixt_jax.train")
+# Per-row counters that ride along with the batch and are summed on device (global on a pod).
+COUNTERS = ("document_tokens", "documents")
+SUMMARY_FILE = "summary.json"
+
+
+def eval_condition(c: ml_collections.ConfigDict) -> str:
+  """The method's inference condition: a positive critique, or none for an unconditioned model."""
+  return "none" if c.data.feedback.placement == "none" else "positive"
+
+
+def _format_duration(seconds: float) -> str:
+  seconds = int(max(seconds, 0))
+  return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
+
+
+class _Runner:
+  """Holds what one run needs between steps; `run()` is the whole job."""
+
+  def __init__(self, c: ml_collections.ConfigDict, workdir: epath.PathLike,
+               positive_critique: Callable[[str], str]):
+    self.c, self.workdir = c, epath.Path(workdir)
+    self.positive_critique = positive_critique
+    distributed.initialize(**c.distributed)
+    try:
+      self.mesh = make_mesh(dict(c.mesh))
+    except ValueError as e:
+      raise ValueError(f"config.{e}") from None
+    config_lib.validate_run_config(c, jax.device_count(), data_parallel_size(self.mesh))
+    self.is_main = jax.process_index() == 0
+    self.workdir.mkdir(parents=True, exist_ok=True)
+    if not c.data.quarantine_dir:
+      c.data.quarantine_dir = str(self.workdir / "quarantine")
+
+  def _to_device(self, batch: dict, keys=MODEL_INPUTS + COUNTERS) -> dict:
+    """Process-local numpy rows -> global arrays sharded over the batch axes."""
+    return {k: jax.make_array_from_process_local_data(
+        self.counter_sharding if batch[k].ndim == 1 else self.batch_sharding, batch[k]) for k in keys}
+
+  def _local_rows(self, batch: dict) -> dict:
+    """This process's slice of a global (every-process-identical) evaluation batch."""
+    rows = len(batch["tokens"]) // jax.process_count()
+    lo = jax.process_index() * rows
+    return {k: v[lo:lo + rows] for k, v in batch.items()}
+
+  def run(self) -> dict:
+    c = self.c
+    start_time = time.time()
+    vocab = vocab_lib.load_vocabulary(c.data)
+    corpus = corpus_lib.scan_corpus(c.data, vocab)
+    model_cfg = config_lib.model_config(c, vocab.size)
+    seq_len, batch_size, total_steps = c.data.seq_len, c.train.batch_size, c.train.steps
+    counts = param_counts(model_cfg)
+    flops_per_token = train_flops_per_token(model_cfg, seq_len)
+    if self.is_main:
+      resolved = {"config": c.to_dict(), "model": model_cfg.__dict__, "n_params": counts,
+                  "flops_per_token": flops_per_token, "tokenizer": vocab.sha256,
+                  "mesh": dict(self.mesh.shape), "process_count": jax.process_count()}
+      (self.workdir / "config.json").write_text(json.dumps(resolved, indent=2, sort_keys=True, default=str))
+
+    tx, schedule = make_optimizer(c.optimizer, total_steps)
+    ss = sharded_setup(model_cfg, tx, self.mesh, c.seed)
+    self.batch_sharding = ss.batch_sharding
+    self.counter_sharding = NamedSharding(self.mesh, PartitionSpec(self.batch_sharding.spec[0]))
+    replicated = NamedSharding(self.mesh, PartitionSpec())
+    step_fn = make_train_step(ss.graphdef, tx, schedule, c.train.z_loss)
+
+    def step_with_counters(state, batch):
+      state, metrics = step_fn(state, batch)
+      return state, {**metrics, **{k: batch[k].sum() for k in COUNTERS}}
+
+    batch_shardings = {k: self.counter_sharding if k in COUNTERS else self.batch_sharding
+                       for k in MODEL_INPUTS + COUNTERS}
+    train_step = jax.jit(step_with_counters, in_shardings=(ss.shardings, batch_shardings),
+                         out_shardings=(ss.shardings, replicated), donate_argnums=0)
+    eval_step = heldout.make_eval_step(ss.graphdef)
+
+    data_iter = pipeline.make_train_iterator(
+        c.data, vocab, batch_size=batch_size // jax.process_count(), seed=c.seed,
+        process_index=jax.process_index(), process_count=jax.process_count(), corpus=corpus)
+    checkpointer = Checkpointer(self.workdir / "checkpoints", c.train.keep_checkpoints)
+    writer = MetricsWriter(self.workdir, self.is_main)
+    progress = {"doc_tokens": 0, "documents": 0}
+    start_step = checkpointer.latest_step() or 0
+    if start_step:
+      state, progress = checkpointer.restore(start_step, ss.abstract, data_iter)
+      writer.drop_after(start_step)
+      log.info("resumed from step %d of %s", start_step, self.workdir)
+    else:
+      state = ss.make_state()
+      writer.write(0, {"bad_records": dict(corpus.bad_counts), "records_seen": corpus.records_seen,
+                       "train_records": int(len(corpus.train_refs)), "heldout_records": len(corpus.heldout)})
+
+    condition = eval_condition(c)
+    eval_sets = {}
+    for name, cond, split in heldout.EVAL_SETS:
+      cond = condition if cond == "own" else cond
+      eval_sets[name] = pipeline.make_eval_batches(
+          c.data, vocab, batch_size=c.train.eval_batch_size, condition=cond,
+          positive_critique=self.positive_critique, split=split, corpus=corpus)
+    to_device_eval = lambda b: self._to_device(self._local_rows(b), MODEL_INPUTS)
+
+    peak = peak_flops_per_device(c.train.peak_flops_per_device) * jax.device_count()
+    tokens_per_step = batch_size * seq_len
+    clock = {"time": time.time(), "step": start_step}
+    results = None
+
+    def report(step: int, metrics) -> None:
+      """Reads step `step`'s metrics (the device has moved on to the next step by now)."""
+      values = {k: float(v) for k, v in jax.device_get(metrics).items()}
+      if not math.isfinite(values["loss"]) or not math.isfinite(values["grad_norm"]):
+        raise FloatingPointError(f"non-finite loss {values['loss']} or gradient norm {values['grad_norm']} "
+                                 f"at step {step}; the last good checkpoint is step "
+                                 f"{checkpointer.latest_step()} in {self.workdir / 'checkpoints'}")
+      progress["doc_tokens"] += int(values.pop("document_tokens"))
+      progress["documents"] += int(values.pop("documents"))
+      if step % c.train.log_every and step != total_steps:
+        return
+      now = time.time()
+      steps_per_s = (step - clock["step"]) / max(now - clock["time"], 1e-9)
+      clock.update(time=now, step=step)
+      tokens_per_s = steps_per_s * tokens_per_step
+      mfu = tokens_per_s * flops_per_token / peak
+      eta = (total_steps - step) / max(steps_per_s, 1e-9)
+      values.update(tokens=step * tokens_per_step, doc_tokens=progress["doc_tokens"],
+                    documents=progress["documents"], flops=float(step * tokens_per_step * flops_per_token),
+                    tokens_per_s=tokens_per_s, mfu=mfu)
+      writer.write(step, values)
+      if self.is_main:
+        print(f"step {step:>6}/{total_steps} | loss {values['loss']:.4f} | {tokens_per_s:>9,.0f} tok/s | "
+              f"MFU {100 * mfu:5.1f}% | lr {values['learning_rate']:.2e} | ETA {_format_duration(eta)}",
+              flush=True)
+
+    pending = None
+    with jax.set_mesh(self.mesh), nnx.logical_axis_rules(RULES):
+      for step in range(start_step + 1, total_steps + 1):
+        batch = self._to_device(next(data_iter))
+        state, metrics = train_step(state, batch)   # dispatched; runs while we read step - 1
+        if pending is not None:
+          report(*pending)
+        pending = (step, metrics)
+        if step == start_step + 1:  # first step compiles: time from the end of it
+          report(*pending)
+          pending = None
+          clock.update(time=time.time(), step=step)
+        at_eval = step % c.train.eval_every == 0 or step == total_steps
+        at_checkpoint = step % c.train.checkpoint_every == 0 or step == total_steps
+        if (at_eval or at_checkpoint) and pending is not None:
+          report(*pending)  # the step's loss is known finite before anything is saved
+          pending = None
+        if at_checkpoint:
+          checkpointer.save(step, state, data_iter, dict(progress))
+        if at_eval:
+          results = heldout.evaluate_sets(eval_step, state.params, eval_sets, to_device_eval)
+          writer.write(step, {"heldout": results})
+          if self.is_main:
+            print(f"step {step:>6}/{total_steps} | held-out loss " + " | ".join(
+                f"{name} {r['all_domains']['loss']:.4f}" for name, r in results.items()), flush=True)
+          clock.update(time=time.time(), step=step)
+      if results is None:  # resumed from the final checkpoint: evaluate it
+        results = heldout.evaluate_sets(eval_step, state.params, eval_sets, to_device_eval)
+    checkpointer.wait()
+    checkpointer.close()
+    writer.close()
+    tokens = total_steps * tokens_per_step
+    summary = {
+        "method": c.method, "seed": c.seed, "model": c.model.size,
+        "n_params": counts["total"], "n_params_non_embedding": counts["non_embedding"],
+        "tokens": tokens, "doc_tokens": progress["doc_tokens"], "documents": progress["documents"],
+        "flops": float(tokens * flops_per_token), "flops_per_token": flops_per_token,
+        "annotation_flops": float(c.annotation_flops), "tokenizer": vocab.sha256,
+        "steps": total_steps, "batch_size": batch_size, "seq_len": seq_len,
+        "wall_seconds": time.time() - start_time, "bad_records": dict(corpus.bad_counts),
+        "eval": {
+            "loss": results["clean"]["all_domains"]["loss"],
+            "bits_per_byte": results["clean"]["all_domains"]["bits_per_byte"],
+            "loss_all": results["all"]["all_domains"]["loss"],
+            "loss_unconditioned": results["unconditioned"]["all_domains"]["loss"],
+            "loss_true_critique": results["true_critique"]["all_domains"]["loss"],
+            "bits_per_byte_unconditioned": results["unconditioned"]["all_domains"]["bits_per_byte"],
+            "math_em": None, "code_pass1": None,
+            "per_domain": {name: {d: r["loss"] for d, r in by_domain.items()} for name, by_domain in results.items()},
+        },
+    }
+    if self.is_main:
+      (self.workdir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, sort_keys=True))
+    return summary
+
+
+def train_and_evaluate(c: ml_collections.ConfigDict, workdir: epath.PathLike,
+                       positive_critique: Callable[[str], str]) -> dict:
+  """Trains (or resumes) the run `c` in `workdir`; returns the summary.json contents."""
+  return _Runner(c, workdir, positive_critique).run()
