@@ -172,6 +172,20 @@ def test_resumed_iterator_gives_identical_batches(corpus_dir, vocab):
       np.testing.assert_array_equal(want[key], got[key])
 
 
+def test_iterator_checkpoints_through_orbax(corpus_dir, vocab, tmp_path):
+  ocp = pytest.importorskip("orbax.checkpoint")
+  import grain  # pylint: disable=g-import-not-at-top
+  cfg = make_config(corpus_dir)
+  interrupted = pipeline.make_train_iterator(cfg, vocab, batch_size=2, seed=2)
+  next(interrupted)
+  with ocp.CheckpointManager(tmp_path / "checkpoints") as manager:
+    manager.save(1, args=ocp.args.Composite(data=grain.checkpoint.CheckpointSave(interrupted)))
+    manager.wait_until_finished()
+    resumed = pipeline.make_train_iterator(cfg, vocab, batch_size=2, seed=2)
+    manager.restore(1, args=ocp.args.Composite(data=grain.checkpoint.CheckpointRestore(resumed)))
+  np.testing.assert_array_equal(next(interrupted)["tokens"], next(resumed)["tokens"])
+
+
 def test_process_shares_are_disjoint_and_complete(corpus_dir, vocab):
   n = 50
   shares = [list(pipeline.record_order(n, seed=1, process_index=p, process_count=3, num_epochs=1))

@@ -85,3 +85,21 @@ def tokenize(items: Sequence[formatting.Formatted], vocab, seq_len: int,
         element[LAYOUT_KEY] = np.zeros(seq_len - room + len(body[chunk]), np.int8)
       elements.append(element)
   return elements
+
+
+def join_elements(elements: Sequence[dict]) -> dict:
+  """Elements as a few flat arrays, which cross process boundaries far cheaper than many small ones."""
+  joined = {k: np.concatenate([e[k] for e in elements]) for k in SEQUENCE_KEYS}
+  joined["lengths"] = np.array([len(e["tokens"]) for e in elements], np.int32)
+  for key in COUNT_KEYS:
+    joined[key] = np.array([e[key] for e in elements], np.int32)
+  return joined
+
+
+def split_elements(joined: dict) -> list[dict]:
+  """The inverse of join_elements."""
+  ends = np.cumsum(joined["lengths"])[:-1]
+  sequences = {k: np.split(joined[k], ends) for k in SEQUENCE_KEYS}
+  counts = {k: joined[k].tolist() for k in COUNT_KEYS}
+  return [{**{k: v[i] for k, v in sequences.items()}, **{k: v[i] for k, v in counts.items()}}
+          for i in range(len(joined["lengths"]))]

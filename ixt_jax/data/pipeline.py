@@ -65,7 +65,7 @@ def record_order(num_records: int, *, seed: int, process_index: int = 0, process
 
 
 class _TokenizeGroup:
-  """A group of (epoch, row) pairs -> the row-sized elements of those records, in order."""
+  """A group of (epoch, row) pairs -> the row-sized elements of those records, in order, joined."""
 
   def __init__(self, corpus: corpus_lib.Corpus, vocab, data_cfg, seed: int):
     self._refs = corpus.train_refs
@@ -75,20 +75,20 @@ class _TokenizeGroup:
     self._seq_len = data_cfg.seq_len
     self._seed = seed
 
-  def __call__(self, group) -> list[dict]:
+  def __call__(self, group) -> dict:
     require_feedback = self._settings.placement != "none"
     items = []
     for epoch, row in group:
       record = records.parse_record(self._reader.read(self._refs[row]), require_feedback=require_feedback)
       items.append(formatting.format_for_training(record, self._settings, seed=self._seed, epoch=epoch))
-    return examples.tokenize(items, self._vocab, self._seq_len)
+    return examples.join_elements(examples.tokenize(items, self._vocab, self._seq_len))
 
 
-class _Flatten(grain.experimental.FlatMapTransform):
+class _SplitElements(grain.experimental.FlatMapTransform):
   max_fan_out = 1 << 16
 
   def flat_map(self, element):
-    return element
+    return examples.split_elements(element)
 
 
 def _finish_row(row: dict) -> dict:
@@ -129,7 +129,7 @@ def make_train_elements(data_cfg, vocab, *, seed: int, process_index: int = 0,
   if data_cfg.worker_count:
     groups = groups.mp_prefetch(grain.MultiprocessingOptions(
         num_workers=data_cfg.worker_count, per_worker_buffer_size=data_cfg.worker_buffer_size))
-  return grain.experimental.FlatMapIterDataset(groups, _Flatten())
+  return grain.experimental.FlatMapIterDataset(groups, _SplitElements())
 
 
 def make_train_dataset(data_cfg, vocab, *, batch_size: int, seed: int, process_index: int = 0,
