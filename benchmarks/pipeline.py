@@ -80,13 +80,18 @@ def seqio_tokens_per_s(data_cfg, vocab, corpus) -> float:
 
 
 def main(_):
-  work = tempfile.mkdtemp(prefix="ixt-pipeline-bench-")
+  with tempfile.TemporaryDirectory(prefix="ixt-pipeline-bench-") as work:
+    run(work)
+
+
+def run(work: str):
   data_cfg = config.get_data_config()
   data_cfg.train_dirs = [FLAGS.corpus_dir or str(synthetic.write_corpus(
       os.path.join(work, "corpus"), synthetic.synthetic_records(FLAGS.records), num_shards=4))]
   data_cfg.seq_len = FLAGS.seq_len
   data_cfg.vocab.size = FLAGS.vocab_size
-  data_cfg.cache_dir = os.path.join(work, "cache")
+  data_cfg.vocab.cache_dir = os.path.join(work, "vocab")
+  data_cfg.quarantine_dir = os.path.join(work, "quarantine")
   start = time.perf_counter()
   vocab = vocab_lib.load_vocabulary(data_cfg)
   trained = time.perf_counter() - start

@@ -56,9 +56,9 @@ def test_load_vocabulary_from_config(spm_vocab, tmp_path):
   cfg.vocab.size = 400
   cfg.vocab.sample_records = 60
   cfg.train_dirs = [str(corpus)]
-  cfg.cache_dir = str(tmp_path / "cache")
+  cfg.vocab.cache_dir = str(tmp_path / "cache")
   trained = vocab_lib.load_vocabulary(cfg)
-  assert trained.path.startswith(str(tmp_path / "cache" / "vocab"))
+  assert trained.path.startswith(str(tmp_path / "cache"))
   assert vocab_lib.load_vocabulary(cfg).path == trained.path  # trained once
 
 

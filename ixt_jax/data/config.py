@@ -22,14 +22,14 @@ def get_data_config() -> ml_collections.ConfigDict:
   cfg = ml_collections.ConfigDict()
   cfg.train_dirs = []  # shard directories written by ixt_jax.data.shards
   cfg.seq_len = 256  # row length T of every batch
-  cfg.cache_dir = ""  # '' = ~/.cache/ixt_jax (trained vocabularies)
-  cfg.quarantine_dir = ""  # '' = <cache_dir>/quarantine; the trainer points it into its workdir
+  cfg.quarantine_dir = ""  # '' = ~/.cache/ixt_jax/quarantine; the trainer points it into its workdir
   cfg.max_bad_fraction = 0.01  # abort when more than this share of records is malformed
 
   cfg.vocab = ml_collections.ConfigDict()
   cfg.vocab.kind = "sentencepiece"
   cfg.vocab.size = 2048
   cfg.vocab.model_path = ""  # '' = train on a corpus sample once, cached by content hash
+  cfg.vocab.cache_dir = ""  # where trained models are kept; '' = ~/.cache/ixt_jax/vocab
   cfg.vocab.sample_records = 20000  # records the SentencePiece model is trained on
 
   cfg.feedback = ml_collections.ConfigDict()
@@ -121,8 +121,9 @@ def validate_data_config(cfg: ml_collections.ConfigDict) -> None:
   _check_number(cfg, "worker_buffer_size", 1, 1 << 16, integer=True)
 
 
-def cache_dir(cfg: ml_collections.ConfigDict) -> epath.Path:
-  return epath.Path(cfg.cache_dir or os.path.expanduser("~/.cache/ixt_jax"))
+def directory_or_default(value: str, name: str) -> epath.Path:
+  """`value`, or the folder `name` of the user's cache when it is ''."""
+  return epath.Path(value or os.path.join(os.path.expanduser("~/.cache/ixt_jax"), name))
 
 
 def critique_weight(feedback_cfg: ml_collections.ConfigDict) -> float:

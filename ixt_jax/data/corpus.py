@@ -166,6 +166,5 @@ def _read_heldout(paths, refs: np.ndarray, hashes: np.ndarray) -> tuple[records.
 
 
 def _quarantine_file(data_cfg, paths: Sequence[epath.Path]) -> epath.Path:
-  directory = data_cfg.quarantine_dir or config.cache_dir(data_cfg) / "quarantine"
   key = hashlib.sha256("\n".join(str(p) for p in paths).encode()).hexdigest()[:12]
-  return epath.Path(directory) / f"quarantine-{key}.jsonl"
+  return config.directory_or_default(data_cfg.quarantine_dir, "quarantine") / f"quarantine-{key}.jsonl"

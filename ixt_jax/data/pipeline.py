@@ -190,9 +190,10 @@ def make_eval_batches(data_cfg, vocab, *, batch_size: int, condition: str,
   Loss weights are 1 on document tokens (and the end-of-document token) only, and documents are cut
   and packed the same way under every condition (room is kept for the longer of the true and the
   positive critique), so the three conditions score the same tokens in the same rows and order,
-  provided the same `positive_critique` is passed to each call. `split='clean'` keeps held-out documents the
-  critic scored at least `heldout.clean_score`; 'all' keeps every held-out document. The last
-  batch of a domain is padded with empty rows to `batch_size`. Deterministic and finite.
+  provided the same `positive_critique` is passed to each call. `split='clean'` keeps held-out
+  documents the critic scored at least `heldout.clean_score`; 'all' keeps every held-out
+  document. The last batch of a domain is padded with empty rows to `batch_size`. Deterministic
+  and finite; `document_bytes` summed over a domain's batches is the denominator of bits/byte.
   """
   config.validate_data_config(data_cfg)
   if split not in ("clean", "all"):

@@ -204,5 +204,5 @@ def load_vocabulary(data_cfg, sample_texts: Iterable[str] | None = None) -> Voca
     return SentencePieceVocabulary(vcfg.model_path)
   if sample_texts is None:
     sample_texts = corpus.sample_texts(data_cfg.train_dirs, vcfg.sample_records)
-  cache_dir = config.cache_dir(data_cfg) / "vocab"
+  cache_dir = config.directory_or_default(vcfg.cache_dir, "vocab")
   return SentencePieceVocabulary(train_sentencepiece(sample_texts, vcfg.size, cache_dir))
