@@ -2,8 +2,8 @@
 
 The scan is deterministic and independent of the method (placement, weights, dropout), so every
 method at a seed trains on the same records in the same order; only a raw record (no feedback) is
-refused when a method needs feedback. The result indexes records by reference, so the pipeline
-reads only what it trains on and no corpus has to fit in memory (the held-out split does).
+refused when a method needs feedback. The result indexes training records by reference (24 bytes
+each), so the pipeline reads only what it trains on and only the held-out records sit in memory.
 """
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def corpus_shards(train_dirs: Sequence[str]) -> list[epath.Path]:
 
 
 def _shard_records(path: epath.Path) -> Iterator[tuple[int, np.ndarray, bytes]]:
-  """(record index, reference minus shard, raw bytes) of each record; blank JSONL lines are skipped."""
+  """(record index, position, raw bytes) of each record; blank JSONL lines are no records."""
   jsonl = shards.format_of(path) == "jsonl"
   offset = 0
   for index, raw in enumerate(shards.read_shard(path)):
@@ -84,17 +84,38 @@ def sample_texts(train_dirs: Sequence[str], count: int) -> list[str]:
   return texts
 
 
-def _too_long_critiques(critiques: list[str], template: str, seq_len: int, vocab) -> list[bool]:
-  """Whether each critique, in the template, leaves no room in a row for a document token.
+class _CritiqueLengthCheck:
+  """Refuses records whose critique, in the template, leaves no room in a row for a document token.
 
-  Every token covers at least one byte, so only critiques of `seq_len` bytes or more are encoded.
+  Every token covers at least one byte, so only critiques of `seq_len` bytes or more are encoded,
+  in batches, so the scan never holds more than a batch of records.
   """
-  texts = [template.format(critique=c) for c in critiques]
-  candidates = [i for i, t in enumerate(texts) if len(t.encode("utf-8")) >= seq_len]
-  too_long = [False] * len(texts)
-  for i, ids in zip(candidates, vocab.encode_batch([texts[i] for i in candidates])):
-    too_long[i] = len(ids) >= seq_len
-  return too_long
+
+  _BATCH = 1024
+
+  def __init__(self, template: str, seq_len: int, vocab, quarantine: records.Quarantine):
+    self._template = template
+    self._seq_len = seq_len
+    self._vocab = vocab
+    self._quarantine = quarantine
+    self._pending = []
+    self.refused_rows: list[int] = []
+
+  def add(self, row: int, shard: str, index: int, critique: str, raw: bytes):
+    text = self._template.format(critique=critique)
+    if len(text.encode("utf-8")) >= self._seq_len:
+      self._pending.append((row, shard, index, text, raw))
+      if len(self._pending) >= self._BATCH:
+        self.flush()
+
+  def flush(self):
+    lengths = [len(ids) for ids in self._vocab.encode_batch([p[3] for p in self._pending])]
+    for (row, shard, index, _, raw), length in zip(self._pending, lengths):
+      if length >= self._seq_len:
+        self.refused_rows.append(row)
+        self._quarantine.add(shard, index, records.BadRecord(
+            records.CRITIQUE_TOO_LONG, f"{length} critique tokens fill a {self._seq_len}-token row"), raw)
+    self._pending.clear()
 
 
 def scan_corpus(data_cfg, vocab) -> Corpus:
@@ -109,8 +130,8 @@ def scan_corpus(data_cfg, vocab) -> Corpus:
     raise FileNotFoundError(f"config.data.train_dirs={list(data_cfg.train_dirs)!r}: no shards found")
   require_feedback = data_cfg.feedback.placement != "none"
   quarantine = records.Quarantine()
-  refs, hashes, domains, critiqued = [], [], [], []
-  critiques, raws = [], []  # of annotated records, for the length check
+  length_check = _CritiqueLengthCheck(data_cfg.feedback.template, data_cfg.seq_len, vocab, quarantine)
+  refs, hashes, domains = [], [], []
   for shard_index, path in enumerate(paths):
     for index, position, raw in _shard_records(path):
       try:
@@ -118,23 +139,16 @@ def scan_corpus(data_cfg, vocab) -> Corpus:
       except records.BadRecord as e:
         quarantine.add(str(path), index, e, raw)
         continue
+      if record.critique is not None:
+        length_check.add(len(refs), str(path), index, record.critique, raw)
       refs.append((shard_index, position, len(raw)))
       hashes.append(heldout.content_hash(record))
       domains.append(record.domain)
-      if record.critique is not None:
-        critiqued.append((len(refs) - 1, str(path), index))
-        critiques.append(record.critique)
-        raws.append(raw)
-
+  length_check.flush()
   valid = np.ones(len(refs), bool)
-  long_flags = _too_long_critiques(critiques, data_cfg.feedback.template, data_cfg.seq_len, vocab)
-  for (row, path, index), too_long, raw in zip(critiqued, long_flags, raws):
-    if too_long:
-      valid[row] = False
-      quarantine.add(path, index, records.BadRecord(
-          records.CRITIQUE_TOO_LONG, f"the critique fills a {data_cfg.seq_len}-token row"), raw)
+  valid[length_check.refused_rows] = False
 
-  seen = len(refs) + len(quarantine) - int((~valid).sum())
+  seen = len(refs) + len(quarantine) - len(length_check.refused_rows)
   quarantine_path = quarantine.write(_quarantine_file(data_cfg, paths))
   if seen and len(quarantine) / seen > data_cfg.max_bad_fraction:
     raise BadInputError(
