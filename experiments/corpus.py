@@ -1,0 +1,41 @@
+r"""Writes the built-in raw corpora (math, code, text; optionally CHAMP) as shards plus a manifest.
+
+python -m experiments.corpus --config=configs/data/builtin.py --out=DIR [--format=arrayrecord] \
+    [--config.math.count=40000 --config.seed=1]
+
+Each shard is written atomically and the manifest last, so a directory with a manifest is complete.
+"""
+import platform
+
+from absl import app
+from absl import flags
+from ml_collections import config_flags
+
+from ixt_jax.data import shards
+from ixt_jax.data.corpora import writer
+from ixt_jax.feedback import champ
+
+_CONFIG = config_flags.DEFINE_config_file("config", "configs/data/builtin.py", "Corpus config.")
+_OUT = flags.DEFINE_string("out", None, "Directory to write shards and manifest.json into.", required=True)
+_FORMAT = flags.DEFINE_enum("format", "jsonl", sorted(shards.FORMATS), "Shard format.")
+
+
+def main(argv):
+  del argv
+  config = _CONFIG.value
+  manifest = writer.write_builtin(_OUT.value, config, _FORMAT.value)
+  if config.champ.include:
+    records = champ.champ_records()
+    manifest["shards"] += writer.write_split(_OUT.value, "champ", records, config.champ.shards, _FORMAT.value)
+    manifest["domains"]["math"] = manifest["domains"].get("math", 0) + len(records)
+  manifest.update(
+      format=_FORMAT.value, stage="corpus", seed=config.seed, config=config.to_dict(),
+      records=sum(s["records"] for s in manifest["shards"]),
+      python=platform.python_version())  # the text domain is this interpreter's stdlib
+  shards.write_manifest(_OUT.value, manifest)
+  print(f"wrote {manifest['records']} records in {len(manifest['shards'])} shards to {_OUT.value}: "
+        f"{manifest['domains']}")
+
+
+if __name__ == "__main__":
+  app.run(main)
