@@ -70,6 +70,7 @@ def test_batch_contract(corpus_dir, vocab):
         "document_bytes": (np.int32, (3,))}
     padding = batch["segment_ids"] == 0
     assert (batch["tokens"][padding] == 0).all() and (batch["loss_weights"][padding] == 0).all()
+    assert (batch["loss_weights"][batch["positions"] == 0] == 0).all()  # every target has a context
     for seg, pos in zip(batch["segment_ids"], batch["positions"]):
       used = seg[seg > 0]
       assert (np.diff(used) >= 0).all() and set(used) == set(range(1, seg.max() + 1))
@@ -93,16 +94,19 @@ def test_default_weights_zero_on_critique_one_on_document(corpus_dir, vocab):
 def test_placement_none_has_no_critique_tokens(corpus_dir, vocab):
   for batch in take(make_config(corpus_dir, **{"feedback.placement": "none"}), vocab, 6):
     assert not np.isin(batch["tokens"], list(vocab.special_ids.values())).any()
-    np.testing.assert_array_equal(batch["loss_weights"], (batch["segment_ids"] > 0).astype(np.float32))
-    np.testing.assert_array_equal(batch["document_tokens"], (batch["segment_ids"] > 0).sum(axis=1))
+    starts = batch["positions"] == 0
+    np.testing.assert_array_equal(batch["tokens"][starts & (batch["segment_ids"] > 0)], vocab_lib.EOS_ID)
+    body = (batch["segment_ids"] > 0) & ~starts
+    np.testing.assert_array_equal(batch["loss_weights"], body.astype(np.float32))
+    np.testing.assert_array_equal(batch["document_tokens"], body.sum(axis=1))
 
 
 def test_suffix_placement_trains_on_the_critique(corpus_dir, vocab):
   cfg = make_config(corpus_dir, **{"feedback.placement": "suffix"})
   for tokens, weights in itertools.chain.from_iterable(segments(b) for b in take(cfg, vocab, 4)):
-    assert tokens[-1] == vocab.special_ids["</critique>"]
+    assert tokens[0] == vocab_lib.EOS_ID and tokens[-1] == vocab.special_ids["</critique>"]
     start = int(np.argmax(tokens == vocab.special_ids["<critique>"]))
-    assert start > 0 and (weights == 1).all()  # contract default: weight 1 on a suffix
+    assert start > 1 and weights[0] == 0 and (weights[1:] == 1).all()  # contract: 1 on a suffix
 
 
 def test_quality_tokens_replace_the_critique(corpus_dir, vocab):
@@ -153,8 +157,10 @@ def test_prompt_records_weight_only_the_response(vocab):
                               document_weight=1.0, critique_weight=0.0, prompt_weight=0.0)
   (element,) = examples.tokenize([item], vocab, SEQ_LEN)
   prompt = [vocab.special_ids["<prompt>"], *vocab.encode("Add 2 and 2."), vocab.special_ids["<response>"]]
-  assert element["tokens"].tolist() == prompt + vocab.encode("4") + [vocab_lib.EOS_ID]
-  assert element["loss_weights"].tolist() == [0.0] * len(prompt) + [1.0] * (len(vocab.encode("4")) + 1)
+  answer = vocab.encode("4") + [vocab_lib.EOS_ID]
+  assert element["tokens"].tolist() == [vocab_lib.EOS_ID] + prompt + answer
+  assert element["loss_weights"].tolist() == [0.0] * (1 + len(prompt)) + [1.0] * len(answer)
+  assert element["document_tokens"] == len(prompt) + len(answer)
 
 
 def test_resumed_iterator_gives_identical_batches(corpus_dir, vocab):
@@ -250,8 +256,9 @@ def test_heldout_split_is_fixed_and_deduplicated(tmp_path, vocab):
   assert sorted(r.domain for r in by_count.heldout) == ["code"] * 4 + ["math"] * 4 + ["text"] * 4
 
 
-def test_eval_conditions_score_the_same_document_tokens(corpus_dir, vocab):
-  cfg = make_config(corpus_dir, **{"heldout.fraction": 0.3})
+@pytest.mark.parametrize("placement", ["prefix", "suffix"])
+def test_eval_conditions_score_the_same_document_tokens(placement, corpus_dir, vocab):
+  cfg = make_config(corpus_dir, **{"heldout.fraction": 0.3, "feedback.placement": placement})
   corpus = pipeline.scan_corpus(cfg, vocab)
 
   def positive(domain):
@@ -264,9 +271,9 @@ def test_eval_conditions_score_the_same_document_tokens(corpus_dir, vocab):
     assert sorted(batches) == ["code", "math", "text"]
     scored[condition] = {d: (np.concatenate([b["tokens"][b["loss_weights"] > 0] for b in bs]),
                              sum(int(b["document_bytes"].sum()) for b in bs)) for d, bs in batches.items()}
-    for bs in batches.values():
-      assert all(b["tokens"].shape == (4, SEQ_LEN) for b in bs)
-      assert all(set(np.unique(b["loss_weights"])) <= {0.0, 1.0} for b in bs)
+    for b in itertools.chain.from_iterable(batches.values()):
+      assert b["tokens"].shape == (4, SEQ_LEN) and set(np.unique(b["loss_weights"])) <= {0.0, 1.0}
+      assert (b["loss_weights"][b["positions"] == 0] == 0).all()  # scored tokens have a context
   for condition in ("true", "positive"):
     for domain, (tokens, num_bytes) in scored["none"].items():
       np.testing.assert_array_equal(scored[condition][domain][0], tokens)

@@ -85,10 +85,11 @@ def sample_texts(train_dirs: Sequence[str], count: int) -> list[str]:
 
 
 class _CritiqueLengthCheck:
-  """Refuses records whose critique, in the template, leaves no room in a row for a document token.
+  """Refuses records whose critique, in the template, leaves no room in a row for a document token
+  (and the <eos> a suffix placement opens the body with; examples.overhead).
 
-  Every token covers at least one byte, so only critiques of `seq_len` bytes or more are encoded,
-  in batches, so the scan never holds more than a batch of records.
+  Every token covers at least one byte, so only critiques of `seq_len - 1` bytes or more are
+  encoded, in batches, so the scan never holds more than a batch of records.
   """
 
   _BATCH = 1024
@@ -103,7 +104,7 @@ class _CritiqueLengthCheck:
 
   def add(self, row: int, shard: str, index: int, critique: str, raw: bytes):
     text = self._template.format(critique=critique)
-    if len(text.encode("utf-8")) >= self._seq_len:
+    if len(text.encode("utf-8")) + 1 >= self._seq_len:
       self._pending.append((row, shard, index, text, raw))
       if len(self._pending) >= self._BATCH:
         self.flush()
@@ -111,7 +112,7 @@ class _CritiqueLengthCheck:
   def flush(self):
     lengths = [len(ids) for ids in self._vocab.encode_batch([p[3] for p in self._pending])]
     for (row, shard, index, _, raw), length in zip(self._pending, lengths):
-      if length >= self._seq_len:
+      if length + 1 >= self._seq_len:
         self.refused_rows.append(row)
         self._quarantine.add(shard, index, records.BadRecord(
             records.CRITIQUE_TOO_LONG, f"{length} critique tokens fill a {self._seq_len}-token row"), raw)

@@ -1,9 +1,13 @@
 """Formatted records -> token and loss-weight arrays, split into elements that fit one row.
 
-A record's body is `[<prompt> prompt <response>] document <eos>`. A body longer than the room a row
-leaves beside the critique is cut into chunks of that room, and the critique is repeated with every
-chunk, so every document token is trained conditioned and no element is longer than a row (Grain's
-packers refuse those). An element is packed whole, so a critique never leaves its document.
+A record's body is `[<prompt> prompt <response>] document <eos>`. An element is
+`critique + body chunk`, `<eos> + body chunk` (no critique shown) or `<eos> + body chunk + critique`
+(suffix): a token always precedes the body in its segment (an <eos> opens a document the way GPT
+models separate documents), so under next-token targets within segments every weighted token is
+predicted, under every condition. A body longer than the room a row leaves beside the rest is cut
+into chunks of that room, and the critique is repeated with every chunk, so every document token is
+trained conditioned and no element is longer than a row (Grain's packers refuse those). An element
+is packed whole, so a critique never leaves its document.
 """
 from __future__ import annotations
 
@@ -17,6 +21,10 @@ from ixt_jax.data import vocab as vocab_lib
 # Keys of an element (one chunk): the sequences get packed, the counts summed per row.
 SEQUENCE_KEYS = ("tokens", "loss_weights")
 COUNT_KEYS = ("document_tokens", "documents", "document_bytes")
+_START = np.array([vocab_lib.EOS_ID], np.int32)  # opens a body that no critique precedes
+_START_WEIGHT = np.zeros(1, np.float32)
+_NONE = np.zeros(0, np.int32)
+_NONE_WEIGHTS = np.zeros(0, np.float32)
 # With fixed rooms, the space an element takes under its longest critique: packing by it puts the
 # same chunks in the same rows whichever critique is shown.
 LAYOUT_KEY = "layout"
@@ -38,10 +46,17 @@ def _body(item, prompt_ids, text_ids, special_ids) -> tuple[np.ndarray, np.ndarr
           np.concatenate([np.full(len(prompt), item.prompt_weight, np.float32), document_weights]))
 
 
-def chunk_room(seq_len: int, critique_len: int) -> int:
-  room = seq_len - critique_len
+def overhead(critique_len: int, critique_after: bool) -> int:
+  """Tokens of an element beside its body chunk: the critique, and the <eos> that opens a body no
+  critique precedes."""
+  return critique_len + (1 if critique_after or critique_len == 0 else 0)
+
+
+def chunk_room(seq_len: int, overhead_len: int) -> int:
+  room = seq_len - overhead_len
   if room < 1:
-    raise ValueError(f"a {critique_len}-token critique leaves no room in a {seq_len}-token row")
+    raise ValueError(f"{overhead_len} tokens of critique (and start) leave no room for a document "
+                     f"token in a {seq_len}-token row")
   return room
 
 
@@ -54,7 +69,7 @@ def tokenize(items: Sequence[formatting.Formatted], vocab, seq_len: int,
     vocab: a vocabulary from ixt_jax.data.vocab.
     seq_len: the row length.
     rooms: body tokens per chunk for each item (evaluation fixes them across conditions); by
-      default all the room the item's critique leaves.
+      default all the room the item's overhead leaves.
 
   Returns:
     Per chunk: int32 `tokens`, float32 `loss_weights`, and the counts `document_tokens` (body
@@ -68,15 +83,17 @@ def tokenize(items: Sequence[formatting.Formatted], vocab, seq_len: int,
     critique = np.asarray(critique_ids, np.int32)
     critique_weights = np.full(len(critique), item.critique_weight, np.float32)
     body, body_weights = _body(item, prompt_ids, text_ids, vocab.special_ids)
-    room = chunk_room(seq_len, len(critique)) if rooms is None else rooms[n]
+    if len(critique) and not item.critique_after:
+      lead, lead_weights = critique, critique_weights
+    else:
+      lead, lead_weights = _START, _START_WEIGHT
+    trail, trail_weights = (critique, critique_weights) if item.critique_after else (_NONE, _NONE_WEIGHTS)
+    room = rooms[n] if rooms is not None else chunk_room(
+        seq_len, overhead(len(critique), item.critique_after))
     for start in range(0, len(body), room):
       chunk = slice(start, start + room)
-      if item.critique_after:
-        tokens = np.concatenate([body[chunk], critique])
-        weights = np.concatenate([body_weights[chunk], critique_weights])
-      else:
-        tokens = np.concatenate([critique, body[chunk]])
-        weights = np.concatenate([critique_weights, body_weights[chunk]])
+      tokens = np.concatenate([lead, body[chunk], trail])
+      weights = np.concatenate([lead_weights, body_weights[chunk], trail_weights])
       first = start == 0
       element = {"tokens": tokens, "loss_weights": weights,
                  "document_tokens": len(body[chunk]), "documents": int(first),

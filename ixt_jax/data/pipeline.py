@@ -15,8 +15,9 @@ one's rows. Batches (numpy):
   segment_ids int32 [B, T] (0 = padding), positions int32 [B, T] (0 at each segment start),
   document_tokens int32 [B] (non-critique tokens), documents int32 [B] (documents begun),
   document_bytes int32 [B] (UTF-8 bytes of the documents begun).
-`loss_weights[b, t]` weighs predicting `tokens[b, t]` from the tokens before it in its segment
-(seqio/T5 convention: the model reads the tokens shifted right within segments).
+`loss_weights[b, t]` weighs predicting `tokens[b, t]` from the tokens before it in its segment; a
+segment's first token (a critique's opening or an <eos> opening the document) always has weight 0,
+so next-token targets within segments lose no weighted token.
 """
 from __future__ import annotations
 
@@ -163,18 +164,19 @@ def make_train_iterator(data_cfg, vocab, *, batch_size: int, seed: int, process_
 
 
 def _eval_rooms(heldout, vocab, data_cfg, settings, positive_critique) -> list[int]:
-  """Body tokens per chunk, per record: the room its longest critique (true or positive) leaves,
+  """Body tokens per chunk, per record: the room its largest overhead under any condition leaves,
   so the three conditions cut, and score, every document identically."""
   with_positive = positive_critique is not None or settings.kind == "quality_token"
   critiques = []
   for record in heldout:
-    shown = ["true"] if record.critique is not None else []
+    shown = ["none"] + (["true"] if record.critique is not None else [])
     shown += ["positive"] if with_positive else []
     critiques.append([formatting.format_for_eval(record, settings, c, positive_critique).critique
                       for c in shown])
   lengths = iter(len(ids) for ids in vocab.encode_batch([c for cs in critiques for c in cs]))
-  return [examples.chunk_room(data_cfg.seq_len, max((next(lengths) for _ in cs), default=0))
-          for cs in critiques]
+  after = settings.placement == "suffix"
+  overheads = [max(examples.overhead(next(lengths), after) for _ in cs) for cs in critiques]
+  return [examples.chunk_room(data_cfg.seq_len, n) for n in overheads]
 
 
 def _pad_batch(batch: dict, batch_size: int) -> dict:

@@ -59,20 +59,25 @@ def _assemble(example, vocabulary: seqio.Vocabulary, special_ids: dict[str, int]
 
 
 def _chunks(example, seq_len: int) -> tf.data.Dataset:
-  """One element per row-sized chunk of the body, each with the critique (examples.tokenize)."""
-  room = seq_len - tf.size(example["critique"])
+  """One element per row-sized chunk of the body, as examples.tokenize lays it out: the critique
+  (or an <eos> where none precedes the body), the chunk, and a suffix critique."""
+  critique, critique_weights = example["critique"], example["critique_weights"]
+  after = example["critique_after"]
+  leads_with_critique = tf.logical_and(tf.size(critique) > 0, tf.logical_not(after))
+  lead = tf.cond(leads_with_critique, lambda: critique, lambda: tf.constant([vocab_lib.EOS_ID]))
+  lead_weights = tf.cond(leads_with_critique, lambda: critique_weights, lambda: tf.zeros([1]))
+  trail_size = tf.where(after, tf.size(critique), 0)
+  trail, trail_weights = critique[:trail_size], critique_weights[:trail_size]
+
+  room = seq_len - tf.size(lead) - trail_size
   length = tf.size(example["body"])
   splits = tf.minimum(tf.range((length + room - 1) // room + 1) * room, length)
   bodies = tf.RaggedTensor.from_row_splits(example["body"], splits)
   body_weights = tf.RaggedTensor.from_row_splits(example["body_weights"], splits)
 
-  def join(body, body_weights):
-    after = example["critique_after"]
-    return {
-        "targets": tf.cond(after, lambda: tf.concat([body, example["critique"]], 0),
-                           lambda: tf.concat([example["critique"], body], 0)),
-        "loss_weights": tf.cond(after, lambda: tf.concat([body_weights, example["critique_weights"]], 0),
-                                lambda: tf.concat([example["critique_weights"], body_weights], 0))}
+  def join(body, weights):
+    return {"targets": tf.concat([lead, body, trail], 0),
+            "loss_weights": tf.concat([lead_weights, weights, trail_weights], 0)}
 
   return tf.data.Dataset.from_tensor_slices((bodies, body_weights)).map(join)
 
