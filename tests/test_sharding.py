@@ -8,8 +8,8 @@ from jax.sharding import NamedSharding, PartitionSpec
 
 from ixt_jax.models import Transformer, model_config
 from ixt_jax.parallel.mesh import make_mesh, resolve_mesh_shape
-from ixt_jax.parallel.rules import RULES, logical_to_mesh
-from ixt_jax.parallel.sharding import init_sharded
+from ixt_jax.parallel.rules import logical_to_mesh
+from ixt_jax.parallel.sharding import init_sharded, use_mesh
 from ixt_jax.train.loss import next_token_targets, weighted_cross_entropy
 
 
@@ -56,7 +56,7 @@ def test_sharded_loss_and_grads_equal_single_device(shape, kv_heads):
 
   batch_sharding = NamedSharding(mesh, logical_to_mesh(("batch", "length")))
   sharded_batch = [jax.device_put(x, batch_sharding) for x in batch]
-  with jax.set_mesh(mesh), nnx.logical_axis_rules(RULES):
+  with use_mesh(mesh):
     loss, grads = jax.jit(_loss_and_grads, static_argnums=0)(graphdef, params, *sharded_batch)
   np.testing.assert_allclose(loss, ref_loss, rtol=1e-5)
   jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-4, atol=1e-6), grads, ref_grads)

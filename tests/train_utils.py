@@ -14,7 +14,7 @@ def tiny_config(corpus_dir, method: str = "ixt", steps: int = 24, **train):
   c.data.train_dirs = [str(corpus_dir)]
   c.data.vocab.kind = "byte"
   c.data.seq_len = 128
-  c.data.cache_dir = str(corpus_dir) + "-cache"
+  c.data.vocab.cache_dir = str(corpus_dir) + "-cache"
   c.data.heldout.fraction = 0.1
   c.model.size = "1m"
   c.model.d_model, c.model.n_layers, c.model.n_heads, c.model.n_kv_heads = 32, 2, 4, 2

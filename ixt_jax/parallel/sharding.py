@@ -5,6 +5,7 @@ born on its shard and a full copy never sits on one device.
 """
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable
 
 import jax
@@ -12,6 +13,13 @@ from flax import nnx
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from ixt_jax.parallel.rules import RULES, check_divisible, logical_to_mesh
+
+
+@contextlib.contextmanager
+def use_mesh(mesh: Mesh):
+  """The mesh and the logical-axis rules together: model code resolves its axis names by both."""
+  with jax.set_mesh(mesh), nnx.logical_axis_rules(RULES):
+    yield
 
 
 def state_specs(state: nnx.State) -> nnx.State:
@@ -42,6 +50,6 @@ def init_sharded(make_module: Callable[[], nnx.Module], mesh: Mesh) -> nnx.Modul
   def build():
     return nnx.state(make_module())
 
-  with jax.set_mesh(mesh), nnx.logical_axis_rules(RULES):
+  with use_mesh(mesh):
     state = jax.jit(build, out_shardings=shardings)()
   return nnx.merge(graphdef, state)

@@ -1,7 +1,8 @@
 """Orbax checkpoints of the train state, the Grain iterator position and the run's counters.
 
 Asynchronous: `save` returns once arrays are copied off the device. A checkpoint is only committed
-when complete, so a run killed mid-save resumes from the previous one.
+when complete, so a run killed mid-save resumes from the previous one. Kept: the last N, plus the
+one with the best held-out loss (orbax's plain best-N policy could delete the latest, STACK.md).
 """
 from __future__ import annotations
 
@@ -10,12 +11,20 @@ from typing import Any
 import grain
 import orbax.checkpoint as ocp
 from etils import epath
+from orbax.checkpoint import checkpoint_managers as policies
+
+BEST_METRIC = "heldout_loss"
 
 
 class Checkpointer:
 
   def __init__(self, directory: epath.PathLike, keep: int):
-    options = ocp.CheckpointManagerOptions(max_to_keep=keep, enable_async_checkpointing=True, create=True)
+    keep_policy = policies.AnyPreservationPolicy([
+        policies.LatestN(n=keep),
+        policies.BestN(get_metric_fn=lambda metrics: metrics[BEST_METRIC], reverse=True, n=1,
+                       keep_checkpoints_without_metrics=False)])
+    options = ocp.CheckpointManagerOptions(preservation_policy=keep_policy, enable_async_checkpointing=True,
+                                           create=True)
     self._manager = ocp.CheckpointManager(
         epath.Path(directory), options=options,
         item_handlers={"state": ocp.StandardCheckpointHandler(),
@@ -25,12 +34,17 @@ class Checkpointer:
   def latest_step(self) -> int | None:
     return self._manager.latest_step()
 
-  def save(self, step: int, state: Any, data_iterator, progress: dict[str, Any]) -> None:
+  def all_steps(self) -> list[int]:
+    return list(self._manager.all_steps())
+
+  def save(self, step: int, state: Any, data_iterator, progress: dict[str, Any],
+           heldout_loss: float | None = None) -> None:
     """`data_iterator` must stand just after the batch of `step`: its position is what resumes."""
-    self._manager.save(step, args=ocp.args.Composite(
-        state=ocp.args.StandardSave(state),
-        data=grain.checkpoint.CheckpointSave(data_iterator),
-        progress=ocp.args.JsonSave(progress)))
+    self._manager.save(step, metrics=None if heldout_loss is None else {BEST_METRIC: heldout_loss},
+                       args=ocp.args.Composite(
+                           state=ocp.args.StandardSave(state),
+                           data=grain.checkpoint.CheckpointSave(data_iterator),
+                           progress=ocp.args.JsonSave(progress)))
 
   def restore(self, step: int, abstract_state: Any, data_iterator) -> tuple[Any, dict[str, Any]]:
     """Restores the state onto the shardings in `abstract_state`, and the iterator in place."""
@@ -39,6 +53,10 @@ class Checkpointer:
         data=grain.checkpoint.CheckpointRestore(data_iterator),
         progress=ocp.args.JsonRestore()))
     return restored.state, restored.progress
+
+  def restore_state(self, step: int, abstract_state: Any) -> Any:
+    """Only the train state (e.g. to start a new stage from a finished run's parameters)."""
+    return self._manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract_state))).state
 
   def wait(self) -> None:
     self._manager.wait_until_finished()

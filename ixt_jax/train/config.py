@@ -52,10 +52,14 @@ def get_run_config() -> ml_collections.ConfigDict:
   c.train = ml_collections.ConfigDict()
   c.train.batch_size = 16  # global rows per step
   c.train.steps = 200
+  c.train.microbatches = 1  # gradient accumulation: the batch is split into this many slices
   c.train.z_loss = 1e-4
   c.train.log_every = 10
   c.train.checkpoint_every = 100
-  c.train.keep_checkpoints = 2
+  c.train.checkpoint_minutes = 30.0  # also save on this wall-clock interval (0 = off)
+  c.train.keep_checkpoints = 2  # the last N, plus the best by held-out loss
+  c.train.init_from = ""  # a finished run dir: start this stage from its parameters, fresh optimizer
+  c.train.conditioning_cooldown = 0.0  # last fraction of steps trained with every critique dropped
   c.train.eval_every = 100  # held-out loss per domain every this many steps (and at the end)
   c.train.eval_batch_size = 16
   c.train.peak_flops_per_device = 0.0  # 0 = known accelerator peak, or a matmul timed at start-up
@@ -101,6 +105,11 @@ def validate_run_config(c: ml_collections.ConfigDict, n_devices: int, data_paral
   if c.train.batch_size % data_parallel:
     _fail("train.batch_size", f"{c.train.batch_size} is not divisible by the data-parallel size "
           f"{data_parallel} (mesh data x fsdp)")
+  if c.train.microbatches <= 0 or c.train.batch_size % (c.train.microbatches * data_parallel):
+    _fail("train.microbatches", f"{c.train.microbatches}: train.batch_size={c.train.batch_size} must split "
+          f"into that many micro-batches, each divisible by the data-parallel size {data_parallel}")
+  if not 0 <= c.train.conditioning_cooldown < 1:
+    _fail("train.conditioning_cooldown", f"{c.train.conditioning_cooldown} must be in [0, 1)")
   if c.train.eval_batch_size % data_parallel:
     _fail("train.eval_batch_size", f"{c.train.eval_batch_size} is not divisible by the data-parallel "
           f"size {data_parallel} (mesh data x fsdp)")

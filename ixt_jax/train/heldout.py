@@ -45,7 +45,7 @@ def _sums(eval_step, params, batches: list[dict], to_device) -> np.ndarray:
 
 
 def _figures(sums: np.ndarray) -> dict[str, float]:
-  nats, tokens, n_bytes = sums
+  nats, tokens, n_bytes = (float(x) for x in sums)
   return {"loss": nats / max(tokens, 1.0), "bits_per_byte": nats / math.log(2) / max(n_bytes, 1.0),
           "tokens": tokens, "bytes": n_bytes}
 

@@ -12,7 +12,6 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 from etils import epath
-from flax import nnx
 from jax.sharding import NamedSharding, PartitionSpec
 
 from ixt_jax.data import corpus as corpus_lib
@@ -20,14 +19,16 @@ from ixt_jax.data import pipeline, vocab as vocab_lib
 from ixt_jax.models import param_counts, train_flops_per_token
 from ixt_jax.parallel import distributed
 from ixt_jax.parallel.mesh import data_parallel_size, make_mesh
-from ixt_jax.parallel.rules import RULES
+from ixt_jax.parallel.sharding import use_mesh
 from ixt_jax.train import config as config_lib
 from ixt_jax.train import heldout
 from ixt_jax.train.checkpoint import Checkpointer
+from ixt_jax.train.init_from import load_params
 from ixt_jax.train.metrics import MetricsWriter
 from ixt_jax.train.optimizer import make_optimizer
+from ixt_jax.train.preemption import SaveTriggers
 from ixt_jax.train.sharded_state import setup as sharded_setup
-from ixt_jax.train.step import MODEL_INPUTS, make_train_step
+from ixt_jax.train.step import MODEL_INPUTS, init_state, make_train_step
 from ixt_jax.train.throughput import peak_flops_per_device
 
 log = logging.getLogger("ixt_jax.train")
@@ -95,7 +96,7 @@ class _Runner:
     self.batch_sharding = ss.batch_sharding
     self.counter_sharding = NamedSharding(self.mesh, PartitionSpec(self.batch_sharding.spec[0]))
     replicated = NamedSharding(self.mesh, PartitionSpec())
-    step_fn = make_train_step(ss.graphdef, tx, schedule, c.train.z_loss)
+    step_fn = make_train_step(ss.graphdef, tx, schedule, c.train.z_loss, c.train.microbatches)
 
     def step_with_counters(state, batch):
       state, metrics = step_fn(state, batch)
@@ -107,21 +108,36 @@ class _Runner:
                          out_shardings=(ss.shardings, replicated), donate_argnums=0)
     eval_step = heldout.make_eval_step(ss.graphdef)
 
-    data_iter = pipeline.make_train_iterator(
-        c.data, vocab, batch_size=batch_size // jax.process_count(), seed=c.seed,
-        process_index=jax.process_index(), process_count=jax.process_count(), corpus=corpus)
+    cooldown_steps = int(round(c.train.conditioning_cooldown * total_steps))
+    cooldown_from = total_steps - cooldown_steps if cooldown_steps else None
+
+    def make_data_iter(cooled: bool):
+      data_cfg = c.data
+      if cooled:  # the same record stream, every critique dropped (the model also serves unconditioned)
+        data_cfg = ml_collections.ConfigDict(c.data.to_dict())
+        data_cfg.feedback.dropout = 1.0
+      return pipeline.make_train_iterator(
+          data_cfg, vocab, batch_size=batch_size // jax.process_count(), seed=c.seed,
+          process_index=jax.process_index(), process_count=jax.process_count(), corpus=corpus)
+
     checkpointer = Checkpointer(self.workdir / "checkpoints", c.train.keep_checkpoints)
     writer = MetricsWriter(self.workdir, self.is_main)
     progress = {"doc_tokens": 0, "documents": 0}
     start_step = checkpointer.latest_step() or 0
+    data_iter = make_data_iter(cooled=cooldown_from is not None and start_step >= cooldown_from)
     if start_step:
       state, progress = checkpointer.restore(start_step, ss.abstract, data_iter)
       writer.drop_after(start_step)
       log.info("resumed from step %d of %s", start_step, self.workdir)
     else:
-      state = ss.make_state()
+      if c.train.init_from:
+        params = load_params(c.train.init_from, model_cfg, tx, self.mesh)
+        state = jax.jit(lambda p: init_state(p, tx, c.seed), out_shardings=ss.shardings)(params)
+      else:
+        state = ss.make_state()
       writer.write(0, {"bad_records": dict(corpus.bad_counts), "records_seen": corpus.records_seen,
-                       "train_records": int(len(corpus.train_refs)), "heldout_records": len(corpus.heldout)})
+                       "train_records": int(len(corpus.train_refs)), "heldout_records": len(corpus.heldout),
+                       "init_from": c.train.init_from})
 
     condition = eval_condition(c)
     eval_sets = {}
@@ -141,9 +157,11 @@ class _Runner:
       """Reads step `step`'s metrics (the device has moved on to the next step by now)."""
       values = {k: float(v) for k, v in jax.device_get(metrics).items()}
       if not math.isfinite(values["loss"]) or not math.isfinite(values["grad_norm"]):
-        raise FloatingPointError(f"non-finite loss {values['loss']} or gradient norm {values['grad_norm']} "
-                                 f"at step {step}; the last good checkpoint is step "
-                                 f"{checkpointer.latest_step()} in {self.workdir / 'checkpoints'}")
+        checkpointer.wait()
+        raise FloatingPointError(
+            f"non-finite loss {values['loss']} or gradient norm {values['grad_norm']} at step {step} (its batch "
+            f"is the {step}th of the seed-{c.seed} record order; a restart from the last good checkpoint, step "
+            f"{checkpointer.latest_step()} in {self.workdir / 'checkpoints'}, replays it)")
       progress["doc_tokens"] += int(values.pop("document_tokens"))
       progress["documents"] += int(values.pop("documents"))
       if step % c.train.log_every and step != total_steps:
@@ -163,9 +181,15 @@ class _Runner:
               f"MFU {100 * mfu:5.1f}% | lr {values['learning_rate']:.2e} | ETA {_format_duration(eta)}",
               flush=True)
 
+    triggers = SaveTriggers(c.train.checkpoint_minutes)
     pending = None
-    with jax.set_mesh(self.mesh), nnx.logical_axis_rules(RULES):
+    preempted = False
+    with use_mesh(self.mesh):
       for step in range(start_step + 1, total_steps + 1):
+        if step == cooldown_from:  # same position in the record stream, critiques dropped from here
+          position = data_iter.get_state()
+          data_iter = make_data_iter(cooled=True)
+          data_iter.set_state(position)
         batch = self._to_device(next(data_iter))
         state, metrics = train_step(state, batch)   # dispatched; runs while we read step - 1
         if pending is not None:
@@ -176,24 +200,35 @@ class _Runner:
           pending = None
           clock.update(time=time.time(), step=step)
         at_eval = step % c.train.eval_every == 0 or step == total_steps
-        at_checkpoint = step % c.train.checkpoint_every == 0 or step == total_steps
+        preempted = triggers.preempted(step)
+        at_checkpoint = (step % c.train.checkpoint_every == 0 or step == total_steps or preempted
+                         or (step % c.train.log_every == 0 and triggers.clock_due()))
         if (at_eval or at_checkpoint) and pending is not None:
           report(*pending)  # the step's loss is known finite before anything is saved
           pending = None
-        if at_checkpoint:
-          checkpointer.save(step, state, data_iter, dict(progress))
-        if at_eval:
+        heldout_loss = None
+        if at_eval and not preempted:
           results = heldout.evaluate_sets(eval_step, state.params, eval_sets, to_device_eval)
+          heldout_loss = results["clean"]["all_domains"]["loss"]
           writer.write(step, {"heldout": results})
           if self.is_main:
             print(f"step {step:>6}/{total_steps} | held-out loss " + " | ".join(
                 f"{name} {r['all_domains']['loss']:.4f}" for name, r in results.items()), flush=True)
           clock.update(time=time.time(), step=step)
-      if results is None:  # resumed from the final checkpoint: evaluate it
+        if at_checkpoint:
+          checkpointer.save(step, state, data_iter, dict(progress), heldout_loss)
+          triggers.saved()
+        if preempted:
+          log.warning("preemption notice: saved step %d, exiting", step)
+          break
+      if results is None and not preempted:  # resumed from the final checkpoint: evaluate it
         results = heldout.evaluate_sets(eval_step, state.params, eval_sets, to_device_eval)
     checkpointer.wait()
     checkpointer.close()
     writer.close()
+    if preempted:
+      return {"preempted_at": step}
+
     tokens = total_steps * tokens_per_step
     summary = {
         "method": c.method, "seed": c.seed, "model": c.model.size,

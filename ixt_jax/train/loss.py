@@ -19,14 +19,19 @@ def next_token_targets(tokens: jax.Array, loss_weights: jax.Array, segment_ids: 
   return targets, weights
 
 
-def weighted_cross_entropy(logits: jax.Array, targets: jax.Array, weights: jax.Array,
-                           z_loss: float = 0.0) -> tuple[jax.Array, dict[str, jax.Array]]:
-  """(loss, aux) with loss = sum(w * ce) / sum(w) + z_loss * sum(w * logZ^2) / sum(w)."""
+def weighted_cross_entropy(logits: jax.Array, targets: jax.Array, weights: jax.Array, z_loss: float = 0.0,
+                           normalizer: jax.Array | None = None) -> tuple[jax.Array, dict[str, jax.Array]]:
+  """(loss, aux) with loss = [sum(w * ce) + z_loss * sum(w * logZ^2)] / normalizer.
+
+  `normalizer` defaults to sum(w); gradient accumulation passes the whole batch's sum(w), so the
+  micro-batch losses add up to the large batch's loss exactly.
+  """
   logits = logits.astype(jnp.float32)
   log_z = jax.nn.logsumexp(logits, axis=-1)
   target_logit = jnp.take_along_axis(logits, targets[..., None], axis=-1)[..., 0]
-  ce = log_z - target_logit
-  weight_sum = jnp.maximum(weights.sum(), 1e-8)
-  ce_loss = (weights * ce).sum() / weight_sum
-  loss = ce_loss + z_loss * (weights * log_z ** 2).sum() / weight_sum if z_loss else ce_loss
-  return loss, {"ce_loss": ce_loss, "weight_sum": weights.sum(), "ce_sum": (weights * ce).sum()}
+  ce_sum = (weights * (log_z - target_logit)).sum()
+  objective = ce_sum + z_loss * (weights * log_z ** 2).sum() if z_loss else ce_sum
+  if normalizer is None:
+    normalizer = weights.sum()
+  normalizer = jnp.maximum(normalizer, 1e-8)
+  return objective / normalizer, {"ce_loss": ce_sum / normalizer, "weight_sum": weights.sum(), "ce_sum": ce_sum}

@@ -1,0 +1,135 @@
+"""Training part 2: gradient accumulation, NaN guard, SIGTERM, resuming on another device count."""
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from ixt_jax.data import pipeline, vocab as vocab_lib
+from ixt_jax.parallel.mesh import make_mesh
+from ixt_jax.parallel.sharding import use_mesh
+from ixt_jax.train import config as config_lib
+from ixt_jax.train.checkpoint import Checkpointer
+from ixt_jax.train import loop
+from ixt_jax.train.loop import train_and_evaluate
+from ixt_jax.train.metrics import read_metrics
+from ixt_jax.train.optimizer import make_optimizer
+from ixt_jax.train.sharded_state import setup
+from ixt_jax.train.step import MODEL_INPUTS, make_train_step
+from train_utils import make_corpus, positive_critique, tiny_config
+
+TINY_RUN = os.path.join(os.path.dirname(__file__), "tiny_run.py")
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+  return make_corpus(tmp_path_factory.mktemp("guards") / "corpus")
+
+
+def test_gradient_accumulation_equals_the_large_batch(corpus):
+  c = tiny_config(corpus)
+  vocab = vocab_lib.load_vocabulary(c.data)
+  batch = next(pipeline.make_train_iterator(c.data, vocab, batch_size=32, seed=0))
+  batch = {k: jnp.asarray(batch[k]) for k in MODEL_INPUTS}
+  tx, schedule = make_optimizer(c.optimizer, 10)
+  mesh = make_mesh({"data": -1})
+  ss = setup(config_lib.model_config(c, vocab.size), tx, mesh, seed=0)
+  results = []
+  for microbatches in (1, 4):
+    step = jax.jit(make_train_step(ss.graphdef, tx, schedule, 1e-4, microbatches))
+    with use_mesh(mesh):
+      results.append(step(ss.make_state(), batch))
+  (one, m1), (four, m4) = results
+  np.testing.assert_allclose(m1["loss"], m4["loss"], rtol=1e-6)
+  np.testing.assert_allclose(m1["grad_norm"], m4["grad_norm"], rtol=1e-5)
+  jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7), one.params, four.params)
+
+
+def test_nan_in_the_data_stops_the_run_naming_the_step_and_keeps_the_last_checkpoint(corpus, tmp_path, monkeypatch):
+  to_device = loop._Runner._to_device  # pylint: disable=protected-access
+  train_batches = []
+
+  def poisoned(self, batch, *args):
+    """Passes batches through; the 10th training batch carries NaN loss weights."""
+    if not args:  # training batches use the default keys; held-out batches name theirs
+      train_batches.append(1)
+      if len(train_batches) == 10:
+        batch = {**batch, "loss_weights": np.full_like(batch["loss_weights"], np.nan)}
+    return to_device(self, batch, *args)
+
+  monkeypatch.setattr(loop._Runner, "_to_device", poisoned)  # pylint: disable=protected-access
+  c = tiny_config(corpus, steps=16, checkpoint_every=4)
+  with pytest.raises(FloatingPointError, match=r"non-finite loss nan .* at step 10 .*last good checkpoint, step 8"):
+    train_and_evaluate(c, tmp_path / "run", positive_critique)
+  checkpointer = Checkpointer(tmp_path / "run" / "checkpoints", keep=2)
+  assert checkpointer.latest_step() == 8
+  vocab = vocab_lib.load_vocabulary(c.data)
+  tx, _ = make_optimizer(c.optimizer, 16)
+  abstract = setup(config_lib.model_config(c, vocab.size), tx, make_mesh({"data": -1}), seed=0).abstract
+  restored = checkpointer.restore_state(8, abstract)
+  assert all(np.isfinite(np.asarray(x)).all() for x in jax.tree.leaves(restored.params))
+
+
+def test_sigterm_saves_the_current_step_and_exits_cleanly(corpus, tmp_path):
+  workdir = tmp_path / "run"
+  proc = subprocess.Popen([sys.executable, TINY_RUN, str(corpus), str(workdir), "5000", "8", "checkpoint_every=10000"],
+                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+  deadline = time.time() + 300
+  while time.time() < deadline and not [m for m in read_metrics(workdir) if m.get("step", 0) >= 5]:
+    time.sleep(0.05)
+  proc.send_signal(signal.SIGTERM)
+  _, stderr = proc.communicate(timeout=120)
+  assert proc.returncode == 0, stderr.decode()[-2000:]
+  logged = max(m["step"] for m in read_metrics(workdir) if "loss" in m)
+  checkpointer = Checkpointer(workdir / "checkpoints", keep=2)
+  assert checkpointer.latest_step() == logged >= 5  # the step it stood at, not a scheduled one
+  assert not (workdir / "summary.json").exists()
+
+
+def _state_arrays(workdir, c, devices):
+  """Params and optimizer state restored on a mesh of `devices` simulated devices, as numpy."""
+  code = f"""
+import os, sys, pickle
+os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count={devices}"
+sys.path.insert(0, {os.path.dirname(__file__)!r})
+import jax, numpy as np
+from ixt_jax.data import vocab as vocab_lib
+from ixt_jax.parallel.mesh import make_mesh
+from ixt_jax.parallel.sharding import use_mesh
+from ixt_jax.train import config as config_lib
+from ixt_jax.train.checkpoint import Checkpointer
+from ixt_jax.train.optimizer import make_optimizer
+from ixt_jax.train.sharded_state import setup
+from train_utils import tiny_config
+c = tiny_config({str(c.data.train_dirs[0])!r}, steps={c.train.steps})
+vocab = vocab_lib.load_vocabulary(c.data)
+tx, _ = make_optimizer(c.optimizer, c.train.steps)
+mesh = make_mesh({{"data": -1}})
+abstract = setup(config_lib.model_config(c, vocab.size), tx, mesh, seed=0).abstract
+ckpt = Checkpointer({str(workdir / "checkpoints")!r}, keep=2)
+state = ckpt.restore_state(ckpt.latest_step(), abstract)
+assert all(len(x.sharding.device_set) == {devices} for x in jax.tree.leaves(state.params))
+sys.stdout.buffer.write(pickle.dumps(jax.tree.map(np.asarray, (state.params, state.opt_state))))
+"""
+  import pickle  # pylint: disable=g-import-not-at-top
+  out = subprocess.run([sys.executable, "-c", code], capture_output=True, check=True)
+  return pickle.loads(out.stdout)
+
+
+def test_checkpoint_from_8_devices_restores_on_4_and_1_and_training_continues(corpus, tmp_path):
+  c = tiny_config(corpus, steps=8, checkpoint_every=4)
+  train_and_evaluate(c, tmp_path / "run8", positive_critique)
+  on_8 = _state_arrays(tmp_path / "run8", c, 8)
+  for devices in (4, 1):
+    jax.tree.map(np.testing.assert_array_equal, _state_arrays(tmp_path / "run8", c, devices), on_8)
+  # Continue the 8-device run on 4 devices: it resumes at step 8 and finishes.
+  proc = subprocess.run([sys.executable, TINY_RUN, str(corpus), str(tmp_path / "run8"), "12", "4"],
+                        capture_output=True, text=True)
+  assert proc.returncode == 0, proc.stderr[-2000:]
+  steps = [m["step"] for m in read_metrics(tmp_path / "run8") if "loss" in m]
+  assert steps == list(range(1, 13))
