@@ -1,0 +1,68 @@
+"""A short plain-text table of a `fits.json` dict: the laws, the IsoFLOP optima and the multipliers."""
+from __future__ import annotations
+
+from ixt_jax.scaling import multiplier
+from ixt_jax.scaling import parametric
+from ixt_jax.scaling import summaries
+
+
+def format_fits(fits: dict) -> str:
+  sweep = fits["multiplier"]["sweep"]
+  level = f"{sweep['bootstrap']['level']:.0%}"
+  lines = [f"{sweep['runs']} runs; metric {sweep['metric']}; N = {sweep['n_kind']} parameters; "
+           f"[{level} bootstrap intervals, {sweep['bootstrap']['resamples']} paired resamples]"]
+  lines += [f"default: {note}" for note in sweep["defaults"]]
+  lines += ["", "Parametric fits  L = E + A / N^alpha + B / D^beta"]
+  lines.append(_row("method", *parametric.PARAMS, "N_opt ~ C^a"))
+  for method, fit in fits["methods"].items():
+    law = fit["parametric"]
+    lines.append(_row(method, *(_interval(law[k], law["ci"][k]) for k in (*parametric.PARAMS, "n_opt_exponent"))))
+  lines += ["", "IsoFLOP profiles"]
+  for method, fit in fits["methods"].items():
+    iso = fit["isoflop"]
+    lines.append(f"  {method}: " + (iso["skipped"] if "skipped" in iso else
+                                    f"N_opt ~ C^{iso['n_opt']['exponent']:.3f}, D_opt ~ C^{iso['d_opt']['exponent']:.3f} "
+                                    f"over {len(iso['budgets'])} budgets"))
+  lines += ["", f"Compute multiplier vs {fits['multiplier']['reference']!r}"]
+  if "skipped" in fits["multiplier"]:
+    return "\n".join([*lines, "  " + fits["multiplier"]["skipped"]])
+  for method, result in fits["multiplier"]["methods"].items():
+    if "skipped" in result:
+      lines.append(f"  {method}: {result['skipped']}")
+      continue
+    lines.append(f"  {method} ({result['annotation']})")
+    for metric in (sweep["metric"], *summaries.ACCURACY_METRICS):
+      curves = result[metric]
+      if "skipped" in curves:
+        lines.append(f"    {metric}: {curves['skipped']}")
+        continue
+      for mode in ("without_annotation", "with_annotation"):
+        parts = curves[mode]
+        points = [_point(parts["measured"], 0), _point(parts["measured"], -1)]
+        if "extrapolation" in parts:
+          points.append(_point(parts["extrapolation"], -1))
+        if mode == "with_annotation" and parts == curves["without_annotation"]:
+          points = ["the same"]
+        lines.append(f"    {metric:<16} {mode.replace('_', ' '):<20} " + "   ".join(points))
+      if "note" in curves:
+        lines.append(f"      note: {curves['note']}")
+  return "\n".join(lines)
+
+
+def _point(curve: dict, i: int) -> str:
+  tag = " (extrapolated)" if "label" in curve else ""
+  value = multiplier.display(curve["value"][i], curve["bound"][i])
+  return f"@{curve['compute'][i]:.2g}{tag}: {value} {_bracket(curve['lo'][i], curve['hi'][i])}"
+
+
+def _interval(value: float, ci: list) -> str:
+  return f"{value:.4g} {_bracket(*ci)}"
+
+
+def _bracket(lo: float | None, hi: float | None) -> str:
+  show = lambda x: "inf" if x is None else f"{x:.3g}"
+  return f"[{show(lo)}, {show(hi)}]"
+
+
+def _row(*cells: str) -> str:
+  return "  " + cells[0].ljust(12) + "".join(str(c).ljust(24) for c in cells[1:])
