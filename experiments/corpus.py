@@ -32,7 +32,7 @@ def main(argv):
       format=_FORMAT.value, stage="corpus", seed=config.seed, config=config.to_dict(),
       records=sum(s["records"] for s in manifest["shards"]),
       python=platform.python_version())  # the text domain is this interpreter's stdlib
-  shards.write_manifest(_OUT.value, manifest)
+  writer.replace_manifest(_OUT.value, manifest)
   print(f"wrote {manifest['records']} records in {len(manifest['shards'])} shards to {_OUT.value}: "
         f"{manifest['domains']}")
 

@@ -27,6 +27,29 @@ def validate(config: ml_collections.ConfigDict) -> None:
       raise ValueError(f"config.{domain}.flaw_fraction={cfg.flaw_fraction!r}: must be in [0, 1]")
 
 
+def replace_shard(path: epath.PathLike, records: list[dict[str, Any]]) -> int:
+  """shards.write_shard, also where the file exists (its rename refuses to overwrite one).
+
+  The old file goes first: a crash in between leaves the shard missing, which a re-run redoes.
+  """
+  path = epath.Path(path)
+  if path.exists():
+    path.unlink()
+  return shards.write_shard(path, records)
+
+
+def replace_manifest(directory: epath.PathLike, manifest: dict[str, Any]) -> None:
+  """shards.write_manifest, also where one exists (the directory reads as unfinished in between)."""
+  remove_manifest(directory)
+  shards.write_manifest(directory, manifest)
+
+
+def remove_manifest(directory: epath.PathLike) -> None:
+  path = epath.Path(directory) / shards.MANIFEST
+  if path.exists():
+    path.unlink()
+
+
 def write_split(out_dir: epath.PathLike, prefix: str, records: list[dict[str, Any]], num_shards: int,
                 fmt: str) -> list[dict[str, Any]]:
   """Writes records into num_shards contiguous shards (each atomic); returns their manifest entries."""
@@ -34,13 +57,14 @@ def write_split(out_dir: epath.PathLike, prefix: str, records: list[dict[str, An
   for i in range(num_shards):
     part = records[i * len(records) // num_shards:(i + 1) * len(records) // num_shards]
     name = shards.shard_filename(prefix, i, num_shards, fmt)
-    entries.append({"path": name, "records": shards.write_shard(epath.Path(out_dir) / name, part)})
+    entries.append({"path": name, "records": replace_shard(epath.Path(out_dir) / name, part)})
   return entries
 
 
 def write_builtin(out_dir: epath.PathLike, config: ml_collections.ConfigDict, fmt: str) -> dict[str, Any]:
   """Generates and writes every domain with count > 0; returns the manifest fields for them."""
   validate(config)
+  remove_manifest(out_dir)  # rewriting a corpus: unfinished until the new manifest is written
   entries, domains, flaws = [], {}, {}
   for domain in DOMAINS:
     cfg = config[domain]

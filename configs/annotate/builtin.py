@@ -1,0 +1,20 @@
+"""Annotate with the built-in verifiers: math recomputed, code unit-tested in a sandbox, text measured.
+
+python -m experiments.annotate --config=configs/annotate/builtin.py --input=DIR --output=DIR
+"""
+import ml_collections
+
+
+def get_config() -> ml_collections.ConfigDict:
+  config = ml_collections.ConfigDict()
+  config.critic = "builtin"  # or "served" (see configs/annotate/served.py)
+  config.batch_size = 256  # records per critic call
+  config.keep_existing_feedback = True  # records that already carry feedback (human) keep it
+  config.cache = True  # judge identical texts once (cache/ in the output directory)
+  config.code = ml_collections.ConfigDict({
+      "timeout_s": 2.0,  # per record, all its tests
+      "memory_mb": 256,  # address space per process
+      "records_per_sandbox": 32,  # records judged by one sandbox (each in its own child process)
+      "concurrency": 2,  # sandboxes at once
+  })
+  return config

@@ -1,0 +1,53 @@
+"""The critic an annotation config asks for: the built-in verifiers by domain, or a served model."""
+from __future__ import annotations
+
+import collections
+from collections.abc import Sequence
+from typing import Any
+
+import ml_collections
+
+from ixt_jax.feedback import sandbox
+from ixt_jax.feedback.code_tests import CodeTestCritic
+from ixt_jax.feedback.critic import Critic, Failure, Feedback
+from ixt_jax.feedback.math_verifier import MathVerifierCritic
+from ixt_jax.feedback.served import ServedCritic
+from ixt_jax.feedback.text_quality import TextQualityCritic
+
+
+class BuiltinCritic:
+  """Sends each record to its domain's verifier: math recomputed, code tested, text measured."""
+
+  name = "builtin"
+  n_params = 0
+
+  def __init__(self, code: CodeTestCritic):
+    self.by_domain: dict[str, Critic] = {"math": MathVerifierCritic(), "code": code, "text": TextQualityCritic()}
+
+  def describe(self) -> dict[str, Any]:
+    return {"name": self.name, "n_params": 0, "sandbox": sandbox.isolation(),
+            "critics": {domain: critic.describe() for domain, critic in self.by_domain.items()}}
+
+  def __call__(self, records: Sequence[dict[str, Any]]) -> list[Feedback | Failure]:
+    results: list[Feedback | Failure | None] = [None] * len(records)
+    by_domain = collections.defaultdict(list)
+    for i, record in enumerate(records):
+      by_domain[record.get("domain")].append(i)
+    for domain, indices in by_domain.items():
+      critic = self.by_domain.get(domain)
+      if critic is None:
+        for i in indices:
+          results[i] = Failure(f"no built-in critic for domain {domain!r}", self.name)
+        continue
+      for i, result in zip(indices, critic([records[i] for i in indices])):
+        results[i] = result
+    return results
+
+
+def make_critic(config: ml_collections.ConfigDict) -> Critic:
+  """`config.critic` is "builtin" (settings in config.code) or "served" (config.served)."""
+  if config.critic == "builtin":
+    return BuiltinCritic(CodeTestCritic(**config.code))
+  if config.critic == "served":
+    return ServedCritic(**config.served)
+  raise ValueError(f"config.critic={config.critic!r}: expected 'builtin' or 'served'")

@@ -1,0 +1,15 @@
+"""The critique a built-in critic writes for a flawless document: what evaluation conditions on."""
+from ixt_jax.feedback import code_tests, math_verifier, text_quality
+
+_APPROVALS = {
+    "math": math_verifier.APPROVALS,
+    "code": code_tests.APPROVALS,
+    "text": text_quality.APPROVALS,
+}
+
+
+def positive_critique(domain: str) -> str:
+  """The first of the domain's approval phrasings (each appears verbatim in training critiques)."""
+  if domain not in _APPROVALS:
+    raise ValueError(f"no built-in critic for domain {domain!r}; expected one of {sorted(_APPROVALS)}")
+  return _APPROVALS[domain][0]
