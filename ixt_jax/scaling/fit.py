@@ -9,6 +9,7 @@ estimate, the other rows bootstrap resamples (paired across methods).
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Sequence
 
 import numpy as np
 import tqdm
@@ -47,10 +48,19 @@ class _Method:
 
 def fit_sweep(runs: summaries.Runs, *, n_kind: str = "non_embedding", n_bootstrap: int = 1000, seed: int = 0,
               reference: str = "baseline", extrapolate_to: float = multiplier.PAPER_COMPUTE,
-              progress: bool = True) -> dict:
-  """Fits every method of `runs` and returns `fits.json` = {"methods": ..., "multiplier": ...} (plain JSON)."""
+              methods: Sequence[str] = (), progress: bool = True) -> dict:
+  """Fits each method of `runs` (or only `methods`) and returns `fits.json` = {"methods", "multiplier"} as plain JSON.
+
+  Every fitted method needs a grid the parametric law can be fitted to; a control run at a single grid
+  point stops the fit, so leave such methods out with `methods`.
+  """
   if n_bootstrap < 1:
     raise ValueError(f"n_bootstrap must be at least 1 (intervals come from resamples), got {n_bootstrap}")
+  if methods:
+    unknown = sorted(set(methods) - set(runs.methods))
+    if unknown:
+      raise ValueError(f"methods {unknown} have no runs; the sweep has {runs.methods}")
+    runs = runs.select(np.isin(runs.method, list(methods)))
   by_method = {m: runs.of_method(m) for m in runs.methods}
   for name, method_runs in by_method.items():  # fail before any compute if a method is too thin
     parametric.check_coverage(method_runs.n(n_kind), method_runs.tokens, name)
