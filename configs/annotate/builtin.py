@@ -14,7 +14,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.code = ml_collections.ConfigDict({
       "timeout_s": 2.0,  # per record, all its tests
       "memory_mb": 256,  # address space per process
-      "records_per_sandbox": 32,  # records judged by one sandbox (each in its own child process)
+      "records_per_sandbox": 128,  # records judged by one sandbox (each in its own child process)
       "concurrency": 2,  # sandboxes at once
   })
   return config

@@ -57,7 +57,8 @@ class _ShardJudge:
     self.tokens = self.tokens_unknown = self.kept = self.cached = 0
     self.judged_by_domain: dict[str, int] = {}
 
-  def __call__(self, records: list[dict[str, Any] | Failure], positions: list[int]) -> dict[int, Feedback | Failure | dict]:
+  def __call__(self, records: list[dict[str, Any] | Failure],
+               positions: list[int]) -> dict[int, Feedback | Failure | dict]:
     """Position -> Feedback, Failure, or the record's own feedback dict (kept)."""
     results: dict[int, Any] = {}
     pending: dict[str, list[int]] = {}  # cache key (or position) -> positions with that content

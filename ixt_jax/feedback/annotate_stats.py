@@ -61,7 +61,9 @@ def merge(stats: Iterable[dict[str, Any]], critic: dict[str, Any]) -> dict[str, 
     c = s["critique_chars"]
     if c["count"]:
       chars["min"] = c["min"] if chars["min"] is None else min(chars["min"], c["min"])
-      chars["max"], chars["count"], chars["sum"] = max(chars["max"], c["max"]), chars["count"] + c["count"], chars["sum"] + c["sum"]
+      chars["max"] = max(chars["max"], c["max"])
+      chars["count"] += c["count"]
+      chars["sum"] += c["sum"]
   n_params = critic.get("n_params", 0)
   return {
       "critic": critic,

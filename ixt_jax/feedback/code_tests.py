@@ -43,7 +43,7 @@ class CodeTestCritic:
   name = "code-tests"
   n_params = 0
 
-  def __init__(self, timeout_s: float = 2.0, memory_mb: int = 256, records_per_sandbox: int = 32,
+  def __init__(self, timeout_s: float = 2.0, memory_mb: int = 256, records_per_sandbox: int = 128,
                concurrency: int = 2):
     self.timeout_s, self.memory_mb = timeout_s, memory_mb
     self.records_per_sandbox, self.concurrency = records_per_sandbox, concurrency

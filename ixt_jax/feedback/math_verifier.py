@@ -66,6 +66,13 @@ def _step_lines(text: str) -> list[tuple[int, str, int, int] | None]:
   return rows
 
 
+def _exact(op: str, a: int, b: int) -> int | float | str:
+  """`a op b` as a reader would check it (any text may divide unevenly or by zero)."""
+  if op == "/":
+    return "undefined" if b == 0 else apply_op(op, a, b) if a % b == 0 else round(a / b, 4)
+  return a - b if op == "-" else apply_op(op, a, b)
+
+
 class MathVerifierCritic:
   """Needs `meta.quantities` and `meta.steps` (as written by the built-in math corpus)."""
 
@@ -87,7 +94,10 @@ class MathVerifierCritic:
     written = _step_lines(record["text"])
     answer_match = _ANSWER.search(record["text"])
     answer = int(answer_match[1]) if answer_match else None
-    phrase = lambda options, **kw: choose(options, record["id"]).format(**kw)  # pylint: disable=unnecessary-lambda-assignment
+
+    def phrase(options, **numbers):
+      return choose(options, record["id"]).format(**numbers)
+
     for k, step in enumerate(plan):
       ea, eb = values[step["left"]], values[step["right"]]
       expected = dict(ea=ea, eop=step["op"], eb=eb, right=values[f"s{k + 1}"])
@@ -99,9 +109,9 @@ class MathVerifierCritic:
       a, op, b, c = written[k]
       same_numbers = (a, b) == (ea, eb) or (op in "+x" and (b, a) == (ea, eb))
       if op == step["op"] and same_numbers:
-        if c != apply_op(op, a, b):
+        if c != _exact(op, a, b):
           return Feedback(phrase(_ARITHMETIC, j=k + 1, verb=_VERBS[op].format(a=a, b=b), a=a, op=op, b=b, c=c,
-                                 right=apply_op(op, a, b)), partial, self.name)
+                                 right=_exact(op, a, b)), partial, self.name)
         continue
       skipped = k + 1 < len(plan) and op == plan[k + 1]["op"]
       return Feedback(phrase(_SKIPPED if skipped else _WRONG_SETUP, j=k + 1, verb=_VERBS[op].format(a=a, b=b),

@@ -139,9 +139,12 @@ class ServedCritic:
       reply = json.loads(body)
       content = reply["choices"][0]["message"]["content"] or ""
     except (ValueError, KeyError, IndexError, TypeError):
-      return Failure("malformed response (not a chat completion)", self.name, self._scrub(body.decode("utf-8", "replace"))[:_RAW_CHARS])
+      raw = self._scrub(body.decode("utf-8", "replace"))[:_RAW_CHARS]
+      return Failure("malformed response (not a chat completion)", self.name, raw)
     usage = reply.get("usage") or {}
-    tokens = usage["prompt_tokens"] + usage["completion_tokens"] if {"prompt_tokens", "completion_tokens"} <= usage.keys() else None
+    tokens = None  # unknown where the server sends no usage
+    if {"prompt_tokens", "completion_tokens"} <= usage.keys():
+      tokens = usage["prompt_tokens"] + usage["completion_tokens"]
     parsed = parse_reply(content)
     if parsed is None:
       return Failure("unparsable reply: expected 'Critique: ...' then 'Score: <0..1>'", self.name,

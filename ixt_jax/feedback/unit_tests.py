@@ -200,7 +200,7 @@ def _judge_group(jobs: Sequence[Job], timeout_s: float, memory_mb: int) -> list[
 
 
 def run_unit_tests(jobs: Sequence[Job], timeout_s: float = 2.0, memory_mb: int = 256,
-                   jobs_per_sandbox: int = 32, concurrency: int = 2) -> list[Report]:
+                   jobs_per_sandbox: int = 128, concurrency: int = 2) -> list[Report]:
   """One Report per job, in order; timeout_s and memory_mb bound each job (each record)."""
   groups = [jobs[i:i + jobs_per_sandbox] for i in range(0, len(jobs), jobs_per_sandbox)]
   with concurrent.futures.ThreadPoolExecutor(max(1, concurrency)) as pool:

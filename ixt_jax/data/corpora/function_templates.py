@@ -153,7 +153,8 @@ TEMPLATES: dict[str, FunctionTemplate] = {
         "Return True if $p0 is a prime number.",
         "if $p0 < 2:\n    return False\nfor d in range(2, {{int($p0 ** 0.5) + 1|int($p0 ** 0.5)|off_by_one}}):\n"
         "    if $p0 % d == 0:\n        return {{False|True|wrong_return}}\nreturn True",
-        lambda rng, k: [(rng.choice([4, 9, 25, 49, 121]),), (rng.choice([7, 13, 29, 97]),), (1,), (rng.choice([15, 21, 35]),)]),
+        lambda rng, k: [(rng.choice([4, 9, 25, 49, 121]),), (rng.choice([7, 13, 29, 97]),), (1,),
+                        (rng.choice([15, 21, 35]),)]),
     "clamp": FunctionTemplate(
         ("clamp", "bound", "limit_to_range"), (("value", "x", "n"),),
         "Return $p0 limited to the range 0..$k (values below 0 become 0, values above $k become $k).",
@@ -194,7 +195,8 @@ TEMPLATES: dict[str, FunctionTemplate] = {
         "    if ch == current:\n        count += 1\n    else:\n        out.append(current + str(count))\n"
         "        current, count = ch, {{1|0|off_by_one}}\nout.append(current + str(count))\n"
         "return {{\"\".join(out)|\"\".join(out[:-1])|wrong_return}}",
-        lambda rng, k: [("",)] + [("".join(rng.choice("ab") * rng.randint(1, 4) for _ in range(4)),) for _ in range(4)]),
+        lambda rng, k: [("",)] + [("".join(rng.choice("ab") * rng.randint(1, 4) for _ in range(4)),)
+                                  for _ in range(4)]),
     "product": FunctionTemplate(
         ("product", "multiply_together", "prod"), (("numbers", "values", "factors"),),
         "Return the product of the numbers in $p0 (1 for an empty list).",
