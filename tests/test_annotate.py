@@ -1,5 +1,6 @@
 """The annotation driver: one annotated record per input, resumable, shardable, failures retryable."""
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -127,7 +128,9 @@ def test_killed_mid_run_and_rerun_gives_exactly_one_record_per_input(tmp_path):
   _corpus(raw, math=2000, code=600, text=100, shards_per_domain=6)
   command = [sys.executable, "-m", "experiments.annotate", "--config=configs/annotate/builtin.py",
              f"--input={raw}", f"--output={out}"]
-  proc = subprocess.Popen(command, cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+  (tmp_path / "tmp").mkdir()  # where the killed run's sandboxes leave their temp dirs
+  env = {**os.environ, "TMPDIR": str(tmp_path / "tmp")}
+  proc = subprocess.Popen(command, cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
   deadline = time.monotonic() + 120
   while not (out / "code-00000-of-00006.jsonl").exists() and proc.poll() is None and time.monotonic() < deadline:
     time.sleep(0.01)
@@ -136,7 +139,7 @@ def test_killed_mid_run_and_rerun_gives_exactly_one_record_per_input(tmp_path):
   done = [p for p in shards.list_shards(raw) if (out / p.name).exists()]
   assert 0 < len(done) < len(shards.list_shards(raw)), "the kill should land mid-run"
   assert not (out / shards.MANIFEST).exists()
-  subprocess.run(command, cwd=REPO, check=True, capture_output=True)
+  subprocess.run(command, cwd=REPO, env=env, check=True, capture_output=True)
   raw_ids, out_ids = _ids(raw), _ids(out)
   assert len(out_ids) == len(raw_ids) == 2700 and sorted(out_ids) == sorted(raw_ids)
   manifest = shards.read_manifest(out)
