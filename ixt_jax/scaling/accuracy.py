@@ -22,9 +22,10 @@ def envelope(point: np.ndarray, compute: np.ndarray, accuracy: np.ndarray, indic
   indices[B, R]: resampled runs. Returns (mean [B, P], keep [B, P]).
   """
   scored = np.isfinite(accuracy)
-  one_hot = (point[:, None] == np.arange(len(compute))[None, :]) & scored[:, None]  # [R, P]
-  counts = one_hot[indices].sum(1)
-  sums = (one_hot * np.where(scored, accuracy, 0.0)[:, None])[indices].sum(1)
+  rows, points = indices.shape[0], len(compute)
+  cell = (point[indices] + points * np.arange(rows)[:, None]).ravel()  # (resample, point) of every draw
+  tally = lambda weights: np.bincount(cell, weights[indices].ravel(), rows * points).reshape(rows, points)
+  counts, sums = tally(scored.astype(float)), tally(np.where(scored, accuracy, 0.0))
   with np.errstate(invalid="ignore", divide="ignore"):
     mean = sums / counts  # NaN where a resample has no scored run of the point
   no_more_compute = compute[None, :] <= compute[:, None]  # [p, q]: q costs no more than p
@@ -33,16 +34,19 @@ def envelope(point: np.ndarray, compute: np.ndarray, accuracy: np.ndarray, indic
 
 
 def fit(log_compute: np.ndarray, accuracy: np.ndarray, keep: np.ndarray, log_c_ref: float) -> np.ndarray:
-  """(a_max, b, c) [B, 3] by weighted least squares over the kept points of each row of accuracy [B, P]."""
+  """(a_max, b, c) [B, 3] by least squares over the kept points of each row of accuracy [B, P].
+
+  b >= 0 (accuracy does not fall with compute) and a_max <= 1 (no accuracy exceeds 1).
+  """
   x = np.exp(-EXPONENT_GRID[:, None] * (log_compute - log_c_ref)[None, :])  # [K, P]
   w = keep.astype(float)
   y = np.where(keep, accuracy, 0.0)
   sw, sy, syy = w.sum(1, keepdims=True), (w * y).sum(1, keepdims=True), (w * y * y).sum(1, keepdims=True)
   sx, sxx, sxy = w @ x.T, w @ (x * x).T, (w * y) @ x.T  # [B, K]
   with np.errstate(invalid="ignore", divide="ignore"):
-    b = np.maximum(-(sxy - sx * sy / sw) / (sxx - sx * sx / sw), 0.0)  # accuracy may not fall with compute
+    b = np.maximum(-(sxy - sx * sy / sw) / (sxx - sx * sx / sw), 0.0)
     a = (sy + b * sx) / sw
-    capped = a > 1.0  # no accuracy exceeds 1: refit b with a_max held there
+    capped = a > 1.0  # refit b with a_max held at 1
     b = np.where(capped, np.maximum((sx - sxy) / sxx, 0.0), b)
     a = np.where(capped, 1.0, a)
     sse = syy + a * a * sw + b * b * sxx - 2 * a * sy + 2 * b * sxy - 2 * a * b * sx

@@ -28,6 +28,8 @@ DEFINITION = ("C_ref(m(C)) / C: the compute the reference needs to reach the met
               "along each method's compute-optimal frontier (loss: min over N of the parametric law at "
               "D = C / FLOPs-per-token(N); tasks: the saturating accuracy envelope), divided by C")
 
+WITHOUT, WITH = "without_annotation", "with_annotation"  # annotation compute on the method's side
+
 
 @dataclasses.dataclass
 class _Method:
@@ -38,12 +40,17 @@ class _Method:
   laws: np.ndarray  # [1 + B, 5]
   cost: flops.CostPerToken
   cost_with_annotation: flops.CostPerToken
-  tasks: dict = dataclasses.field(default_factory=dict)  # task -> {with_annotation: bool -> (params, log_c_ref)}
+  tasks: dict = dataclasses.field(default_factory=dict)  # task -> {mode: (params [1 + B, 3], log_c_ref)}
   task_notes: dict = dataclasses.field(default_factory=dict)  # task -> why it was skipped
 
   @property
   def annotated(self) -> bool:
     return bool(np.any(self.runs.annotation_flops > 0))
+
+  @property
+  def modes(self) -> tuple[str, ...]:
+    """Without annotation compute, and with it where there is any (else the two are the same)."""
+    return (WITHOUT, WITH) if self.annotated else (WITHOUT,)
 
 
 def fit_sweep(runs: summaries.Runs, *, n_kind: str = "non_embedding", n_bootstrap: int = 1000, seed: int = 0,
@@ -85,26 +92,25 @@ def _fit_method(name: str, runs: summaries.Runs, n_kind: str, indices: np.ndarra
   resampled = parametric.refit(law, log_n[indices], log_d[indices], y[indices], on_converged=bar.update)
   method = _Method(name=name, runs=runs, n=n, laws=np.concatenate([law[None], resampled]),
                    cost=flops.CostPerToken.from_runs(n, runs.flops, runs.tokens),
-                   cost_with_annotation=flops.CostPerToken.from_runs(n, runs.flops + runs.annotation_flops, runs.tokens))
+                   cost_with_annotation=flops.CostPerToken.from_runs(
+                       n, runs.flops + runs.annotation_flops, runs.tokens))
   rows = np.concatenate([np.arange(len(runs))[None], indices])  # the runs themselves, then the resamples
   for task, scores in runs.accuracy.items():
     if not np.isfinite(scores).any():
       method.task_notes[task] = f"absent or null in every summary of {name!r}: skipped"
       continue
+    compute = {WITHOUT: runs.flops, WITH: runs.flops + runs.annotation_flops}
     try:
-      without = _fit_task(name, task, runs, rows, runs.flops)
-      with_annotation = _fit_task(name, task, runs, rows, runs.flops + runs.annotation_flops) if method.annotated else without
+      method.tasks[task] = {mode: _fit_task(name, task, runs, rows, compute[mode]) for mode in method.modes}
     except ValueError as e:
       method.task_notes[task] = str(e)
-      continue
-    method.tasks[task] = {False: without, True: with_annotation}
   return method
 
 
 def _fit_task(name: str, task: str, runs: summaries.Runs, rows: np.ndarray, compute: np.ndarray):
   """(params [1 + B, 3], log c_ref) of the accuracy envelope of `task` against `compute` per run."""
-  grid_points, point = np.unique(np.stack([runs.n_params, runs.tokens], 1), axis=0, return_inverse=True)
-  point_compute = np.array([compute[point == p].mean() for p in range(len(grid_points))])
+  point = np.unique(np.stack([runs.n_params, runs.tokens], 1), axis=0, return_inverse=True)[1].ravel()
+  point_compute = np.array([compute[point == p].mean() for p in range(point.max() + 1)])
   mean, keep = accuracy.envelope(point, point_compute, runs.accuracy[task], rows)
   if keep[0].sum() < accuracy.MIN_POINTS:
     raise ValueError(f"{task} of {name!r}: {keep[0].sum()} compute-efficient grid point(s) with a score; the "
@@ -113,8 +119,9 @@ def _fit_task(name: str, task: str, runs: summaries.Runs, rows: np.ndarray, comp
   return accuracy.fit(np.log(point_compute), mean, keep, log_c_ref), log_c_ref
 
 
-def _estimate(samples: np.ndarray) -> tuple[np.ndarray, list]:
-  return samples[0], list(bootstrap.interval(samples[1:]))
+def _ci(samples: np.ndarray) -> list:
+  """The bootstrap interval of rows 1: (row 0 is the point estimate)."""
+  return list(bootstrap.interval(samples[1:]))
 
 
 def _parametric_section(f: _Method, n_kind: str) -> dict:
@@ -124,8 +131,8 @@ def _parametric_section(f: _Method, n_kind: str) -> dict:
   span = np.log(compute[-1] / compute[0])
   estimates = {**parametric.named(f.laws), "n_opt_exponent": (log_n[:, -1] - log_n[:, 0]) / span,
                "d_opt_exponent": (log_d[:, -1] - log_d[:, 0]) / span}
-  lo, hi = bootstrap.interval(np.exp(log_loss[1:]))
-  return {**{k: v[0] for k, v in estimates.items()}, "ci": {k: _estimate(v)[1] for k, v in estimates.items()},
+  lo, hi = _ci(np.exp(log_loss))
+  return {**{k: v[0] for k, v in estimates.items()}, "ci": {k: _ci(v) for k, v in estimates.items()},
           "form": "L = E + A / N^alpha + B / D^beta", "n_kind": n_kind, "huber_delta": parametric.HUBER_DELTA,
           "runs": len(f.runs), "sizes": np.unique(f.n), "flops_per_token": f.cost.to_json(),
           "derived": "n_opt_exponent, d_opt_exponent: slopes of log N*, log D* vs log C on the frontier",
@@ -142,13 +149,13 @@ def _isoflop_section(f: _Method) -> dict:
 
 def _accuracy_section(f: _Method) -> dict:
   section = {task: {"skipped": note} for task, note in f.task_notes.items()}
+  compute = np.geomspace(f.runs.flops.min(), f.runs.flops.max(), multiplier.CURVE_POINTS)
   for task, fits in f.tasks.items():
-    params, log_c_ref = fits[False]
-    compute = np.geomspace(f.runs.flops.min(), f.runs.flops.max(), multiplier.CURVE_POINTS)
+    params, log_c_ref = fits[WITHOUT]
     curve = accuracy.predict(params, compute, log_c_ref)
-    lo, hi = bootstrap.interval(curve[1:])
+    lo, hi = _ci(curve)
     section[task] = {**{k: params[0, i] for i, k in enumerate(accuracy.PARAMS)}, "c_ref": np.exp(log_c_ref),
-                     "ci": {k: _estimate(params[:, i])[1] for i, k in enumerate(accuracy.PARAMS)},
+                     "ci": {k: _ci(params[:, i]) for i, k in enumerate(accuracy.PARAMS)},
                      "form": accuracy.FORM, "fitted_to": "seed means of the compute-efficient grid points",
                      "curve": {"compute": compute, "value": curve[0], "lo": lo, "hi": hi}}
   return section
@@ -169,28 +176,37 @@ def _method_multipliers(f: _Method, ref: _Method, metric: str, extrapolate_to: f
   lo, hi = max(f.runs.flops.min(), ref.runs.flops.min()), min(f.runs.flops.max(), ref.runs.flops.max())
   if not lo < hi:
     return {"skipped": f"{f.name!r} and {ref.name!r} share no compute range: no multiplier"}
-  curves = lambda method_curve, ref_curve, higher: multiplier.multiplier_curves(
-      method_curve, ref_curve, (lo, hi), extrapolate_to, higher_is_better=higher)
-  ref_frontier = lambda c: frontier.optimal(ref.laws, ref.cost, c)[0]
-  loss_curves = {annotated: curves(lambda c, cost=cost: frontier.optimal(f.laws, cost, c)[0], ref_frontier, False)
-                 for annotated, cost in ((False, f.cost), (True, f.cost_with_annotation)) if f.annotated or not annotated}
-  out = {"compute_range": [lo, hi], "annotation": _annotation_note(f), metric: _both(loss_curves, ref.name)}
+
+  def versus_reference(method_curve, reference_curve, higher_is_better):
+    return multiplier.multiplier_curves(method_curve, reference_curve, (lo, hi), extrapolate_to, higher_is_better)
+
+  costs = {WITHOUT: f.cost, WITH: f.cost_with_annotation}
+  reference_frontier = _loss_frontier(ref.laws, ref.cost)
+  loss = {mode: versus_reference(_loss_frontier(f.laws, costs[mode]), reference_frontier, False) for mode in f.modes}
+  out = {"compute_range": [lo, hi], "annotation": _annotation_note(f), metric: _both(loss, ref.name)}
   for task in summaries.ACCURACY_METRICS:
     if task not in f.tasks or task not in ref.tasks:
       out[task] = {"skipped": f"no accuracy fit for both methods: {f.task_notes.get(task) or ref.task_notes.get(task)}"}
       continue
-    ref_params, ref_log_c = ref.tasks[task][False]
-    task_curves = {annotated: curves(lambda c, fit=fit: accuracy.predict(fit[0], c, fit[1]),
-                                     lambda c: accuracy.predict(ref_params, c, ref_log_c), True)
-                   for annotated, fit in f.tasks[task].items() if f.annotated or not annotated}
-    out[task] = {**_both(task_curves, ref.name), "reference_a_max": ref_params[0, 0]}
+    reference_fit = ref.tasks[task][WITHOUT]
+    curves = {mode: versus_reference(_accuracy_curve(*f.tasks[task][mode]), _accuracy_curve(*reference_fit), True)
+              for mode in f.modes}
+    out[task] = {**_both(curves, ref.name), "reference_a_max": reference_fit[0][0, 0]}
   return out
 
 
+def _loss_frontier(laws: np.ndarray, cost: flops.CostPerToken) -> multiplier.Curve:
+  return lambda compute: frontier.optimal(laws, cost, compute)[0]
+
+
+def _accuracy_curve(params: np.ndarray, log_c_ref: float) -> multiplier.Curve:
+  return lambda compute: accuracy.predict(params, compute, log_c_ref)
+
+
 def _both(curves: dict, reference: str) -> dict:
-  """{without_annotation, with_annotation (the same when there is no annotation compute), note on bounds}."""
-  out = {"without_annotation": curves[False], "with_annotation": curves.get(True, curves[False])}
-  if any(b == ">" for part in curves[False].values() for b in part["bound"]):
+  """Both modes (with annotation the same as without when there is none) and a note where there are bounds."""
+  out = {WITHOUT: curves[WITHOUT], WITH: curves.get(WITH, curves[WITHOUT])}
+  if any(b == ">" for part in curves[WITHOUT].values() for b in part["bound"]):
     out["note"] = (f"the {reference} fitted curve does not reach the method's value within "
                    f"{multiplier.INVERSION_HEADROOM:g}x of the range (say, above its fitted maximum): those "
                    "multipliers are lower bounds ('> x'), not numbers")

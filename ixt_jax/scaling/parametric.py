@@ -44,6 +44,11 @@ def log_loss(theta: np.ndarray, log_n: np.ndarray, log_d: np.ndarray) -> np.ndar
   return _log_loss_and_weights(theta, log_n, log_d)[0]
 
 
+def objective(theta: np.ndarray, log_n: np.ndarray, log_d: np.ndarray, y: np.ndarray) -> np.ndarray:
+  """The Huber loss (in units of delta) that a law minimises over runs with log loss y."""
+  return _huber(log_loss(theta, log_n, log_d) - y)
+
+
 def check_coverage(n: np.ndarray, d: np.ndarray, label: str) -> None:
   """Raises, saying what is missing, unless the runs can pin down 5 parameters."""
   sizes, budgets, runs = len(np.unique(n)), len(np.unique(d)), len(n)
@@ -63,9 +68,8 @@ def fit_law(n: np.ndarray, d: np.ndarray, loss: np.ndarray, label: str = "") -> 
   if np.any(loss <= 0):
     raise ValueError(f"parametric fit of {label!r}: the metric must be a positive loss, got min {loss.min()}")
   log_n, log_d, y = np.log(n), np.log(d), np.log(loss)
-  grid_objective = _huber(log_loss(START_GRID, log_n, log_d) - y)
   best = None
-  for start in START_GRID[np.argsort(grid_objective)[:N_STARTS]]:
+  for start in START_GRID[np.argsort(objective(START_GRID, log_n, log_d, y))[:N_STARTS]]:
     result = scipy.optimize.minimize(
         _objective_and_gradient, start, args=(log_n, log_d, y), jac=True, method="L-BFGS-B", bounds=_BOUNDS,
         options={"ftol": 1e-10, "gtol": 1e-6, "maxiter": 5000})  # refit() polishes the winner
@@ -82,7 +86,7 @@ def refit(theta0: np.ndarray, log_n: np.ndarray, log_d: np.ndarray, y: np.ndarra
   """
   theta = np.tile(theta0, (len(y), 1))
   r, jac = _residuals_and_jacobian(theta, log_n, log_d, y)
-  objective = _huber(r)
+  huber = _huber(r)
   damping = np.full(len(y), 1e-3)
   active = np.arange(len(y))  # iterate only on the rows not yet converged: the tail is long and thin
   for _ in range(max_iterations):
@@ -99,12 +103,12 @@ def refit(theta0: np.ndarray, log_n: np.ndarray, log_d: np.ndarray, y: np.ndarra
     candidate = theta[active] + step
     candidate[:, 3:] = np.maximum(candidate[:, 3:], 0.0)
     r_new, jac_new = _residuals_and_jacobian(candidate, log_n[active], log_d[active], y[active])
-    objective_new = _huber(r_new)
-    better = objective_new < objective[active]  # False for NaN, so a blow-up is just a rejected step
-    converged = better & (objective[active] - objective_new <= rtol * objective[active])
+    huber_new = _huber(r_new)
+    better = huber_new < huber[active]  # False for NaN, so a blow-up is just a rejected step
+    converged = better & (huber[active] - huber_new <= rtol * huber[active])
     accepted = active[better]
     theta[accepted], r[accepted], jac[accepted] = candidate[better], r_new[better], jac_new[better]
-    objective[accepted] = objective_new[better]
+    huber[accepted] = huber_new[better]
     damping[active] = np.where(better, damping[active] / 3, damping[active] * 4)
     finished = converged | (damping[active] > 1e8)  # no step improves: a minimum to machine precision
     on_converged(int(finished.sum()))

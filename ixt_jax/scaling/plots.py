@@ -34,7 +34,7 @@ def loss_vs_compute(fits: dict, runs: summaries.Runs) -> mpl_figure.Figure:
     ax.plot(front["compute"], front["loss"], color=color, label=f"{method} compute-optimal frontier")
     ax.fill_between(front["compute"], _finite(front["lo"]), _finite(front["hi"]), color=color, alpha=0.2, lw=0)
   ax.set(xscale="log", xlabel=COMPUTE_LABEL, ylabel=_metric_label(runs.metric_name),
-         title="Held-out loss vs compute, with fitted frontiers (95% CI)")
+         title=f"Held-out {runs.metric_name} vs compute, with fitted frontiers (95% CI)")
   ax.legend(fontsize="small")
   return fig
 
@@ -93,8 +93,8 @@ def multiplier_vs_compute(fits: dict) -> mpl_figure.Figure | None:
 
 
 def accuracy_vs_compute(fits: dict, runs: summaries.Runs) -> mpl_figure.Figure | None:
-  tasks = [t for t in summaries.ACCURACY_METRICS
-           if any("skipped" not in f["accuracy"].get(t, {"skipped": ""}) for f in fits["methods"].values())]
+  tasks = [t for t in summaries.ACCURACY_METRICS if any("curve" in f["accuracy"].get(t, {}) for f in
+                                                         fits["methods"].values())]
   if not tasks:
     return None
   fig = mpl_figure.Figure(figsize=(5.4 * len(tasks), 4.4), layout="constrained")
@@ -123,12 +123,15 @@ def _multiplier_curve(ax, parts: dict, color: str, label: str, alpha: float = 1.
     curve = parts[name]
     compute, bounded = np.array(curve["compute"]), np.array([b is not None for b in curve["bound"]])
     suffix = " (extrapolation)" if name == "extrapolation" else " (measured range)"
-    ax.plot(compute, np.where(bounded, np.nan, curve["value"]), ls=style, color=color, alpha=alpha, label=label + suffix)
+    values = np.where(bounded, np.nan, curve["value"])
+    ax.plot(compute, values, ls=style, color=color, alpha=alpha, label=label + suffix)
     unbounded_above = np.nan_to_num(_finite(curve["hi"]), nan=_UNBOUNDED)  # an infinite end runs off the axis
     ax.fill_between(compute, _finite(curve["lo"]), unbounded_above, color=color, alpha=band * alpha, lw=0)
-    if bounded.any():  # a bound is drawn as such, never as a value on the line
-      ax.scatter(compute[bounded], np.array(curve["value"])[bounded], marker="^", color=color, alpha=alpha, s=18,
-                 label=f"{label}: lower bound (> x)")
+    for bound, marker, kind in ((">", "^", "lower"), ("<", "v", "upper")):  # a bound is drawn as such, not as a value
+      at = np.array([b == bound for b in curve["bound"]])
+      if at.any():
+        ax.scatter(compute[at], np.array(curve["value"])[at], marker=marker, color=color, alpha=alpha, s=18,
+                   label=f"{label}: {kind} bound ({bound} x)")
   measured = parts["measured"]
   return [v for v in (*measured["value"], *measured["lo"], *measured["hi"]) if v is not None]
 

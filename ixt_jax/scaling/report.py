@@ -8,45 +8,49 @@ from ixt_jax.scaling import summaries
 
 def format_fits(fits: dict) -> str:
   sweep = fits["multiplier"]["sweep"]
-  level = f"{sweep['bootstrap']['level']:.0%}"
+  resampling = sweep["bootstrap"]
   lines = [f"{sweep['runs']} runs; metric {sweep['metric']}; N = {sweep['n_kind']} parameters; "
-           f"[{level} bootstrap intervals, {sweep['bootstrap']['resamples']} paired resamples]"]
+           f"[{resampling['level']:.0%} bootstrap intervals, {resampling['resamples']} paired resamples]"]
   lines += [f"default: {note}" for note in sweep["defaults"]]
-  lines += ["", "Parametric fits  L = E + A / N^alpha + B / D^beta"]
-  lines.append(_row("method", *parametric.PARAMS, "N_opt ~ C^a"))
+  lines += ["", "Parametric fits  L = E + A / N^alpha + B / D^beta", _row("method", *parametric.PARAMS, "N_opt ~ C^a")]
   for method, fit in fits["methods"].items():
     law = fit["parametric"]
     lines.append(_row(method, *(_interval(law[k], law["ci"][k]) for k in (*parametric.PARAMS, "n_opt_exponent"))))
   lines += ["", "IsoFLOP profiles"]
   for method, fit in fits["methods"].items():
     iso = fit["isoflop"]
-    lines.append(f"  {method}: " + (iso["skipped"] if "skipped" in iso else
-                                    f"N_opt ~ C^{iso['n_opt']['exponent']:.3f}, D_opt ~ C^{iso['d_opt']['exponent']:.3f} "
-                                    f"over {len(iso['budgets'])} budgets"))
+    lines.append(f"  {method}: {iso['skipped']}" if "skipped" in iso else
+                 f"  {method}: N_opt ~ C^{iso['n_opt']['exponent']:.3f}, D_opt ~ C^{iso['d_opt']['exponent']:.3f} "
+                 f"over {len(iso['budgets'])} budgets")
   lines += ["", f"Compute multiplier vs {fits['multiplier']['reference']!r}"]
   if "skipped" in fits["multiplier"]:
     return "\n".join([*lines, "  " + fits["multiplier"]["skipped"]])
   for method, result in fits["multiplier"]["methods"].items():
-    if "skipped" in result:
-      lines.append(f"  {method}: {result['skipped']}")
-      continue
-    lines.append(f"  {method} ({result['annotation']})")
-    for metric in (sweep["metric"], *summaries.ACCURACY_METRICS):
-      curves = result[metric]
-      if "skipped" in curves:
-        lines.append(f"    {metric}: {curves['skipped']}")
-        continue
-      for mode in ("without_annotation", "with_annotation"):
-        parts = curves[mode]
-        points = [_point(parts["measured"], 0), _point(parts["measured"], -1)]
-        if "extrapolation" in parts:
-          points.append(_point(parts["extrapolation"], -1))
-        if mode == "with_annotation" and parts == curves["without_annotation"]:
-          points = ["the same"]
-        lines.append(f"    {metric:<16} {mode.replace('_', ' '):<20} " + "   ".join(points))
-      if "note" in curves:
-        lines.append(f"      note: {curves['note']}")
+    lines += _multiplier_lines(method, result, (sweep["metric"], *summaries.ACCURACY_METRICS))
   return "\n".join(lines)
+
+
+def _multiplier_lines(method: str, result: dict, metrics: tuple[str, ...]) -> list[str]:
+  """Per metric: the multiplier at both ends of the measured range and at the end of the extrapolation."""
+  if "skipped" in result:
+    return [f"  {method}: {result['skipped']}"]
+  lines = [f"  {method} ({result['annotation']})"]
+  for metric in metrics:
+    curves = result[metric]
+    if "skipped" in curves:
+      lines.append(f"    {metric}: {curves['skipped']}")
+      continue
+    for mode in ("without_annotation", "with_annotation"):
+      parts = curves[mode]
+      points = [_point(parts["measured"], 0), _point(parts["measured"], -1)]
+      if "extrapolation" in parts:
+        points.append(_point(parts["extrapolation"], -1))
+      if mode == "with_annotation" and parts == curves["without_annotation"]:
+        points = ["the same"]
+      lines.append(f"    {metric:<16} {mode.replace('_', ' '):<20} " + "   ".join(points))
+    if "note" in curves:
+      lines.append(f"      note: {curves['note']}")
+  return lines
 
 
 def _point(curve: dict, i: int) -> str:

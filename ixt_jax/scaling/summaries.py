@@ -99,7 +99,7 @@ def runs_from_summaries(summaries: Mapping[str, dict | str], metric: str = "eval
   return _tabulate(rows, metric)
 
 
-def _parse(summary: Any, url: str, metric: str) -> dict[str, Any]:
+def _parse(summary: Any, where: str, metric: str) -> dict[str, Any]:
   if not isinstance(summary, dict):
     raise ValueError("not a JSON object")
   missing = [k for k in (*REQUIRED, metric) if _lookup(summary, k) is None]
@@ -110,12 +110,12 @@ def _parse(summary: Any, url: str, metric: str) -> dict[str, Any]:
   budget = summary.get("budget")
   if not (budget is None or isinstance(budget, (str, int, float))):
     raise ValueError(f"'budget' must be a string or number tag, got {budget!r}")
-  row = {"path": url, "method": summary["method"], "budget": budget}
+  row = {"path": where, "method": summary["method"], "budget": budget}
   for key in ("n_params", "tokens", "flops"):
     row[key] = _number(summary[key], key, positive=True)
   row["metric"] = _number(_lookup(summary, metric), metric)
-  for key in ("n_params_non_embedding", "annotation_flops", "seed"):
-    row[key] = None if summary.get(key) is None else _number(summary[key], key)
+  for key, positive in (("n_params_non_embedding", True), ("annotation_flops", False), ("seed", False)):
+    row[key] = None if summary.get(key) is None else _number(summary[key], key, positive)
   if row["annotation_flops"] is not None and row["annotation_flops"] < 0:
     raise ValueError(f"'annotation_flops' must be >= 0, got {row['annotation_flops']}")
   for key in ACCURACY_METRICS:  # optional task scores: null or absent means not evaluated

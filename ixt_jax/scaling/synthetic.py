@@ -40,17 +40,17 @@ def make_summaries(sizes: Iterable[float], *, compute: Iterable[float] = (), tok
                    methods: Mapping[str, float] = DEFAULT_METHODS, seeds: Iterable[int] = (0,),
                    law: Mapping[str, float] = CHINCHILLA, noise: float = SEED_NOISE,
                    accuracy_max: Mapping[str, float] | None = None, annotation_flops_per_token: float = 0.0,
-                   required_only: bool = False, seed: int = 0) -> list[dict]:
+                   required_only: bool = False, noise_seed: int = 0) -> list[dict]:
   """Summaries on an IsoFLOP grid (`compute` budgets) or a sizes x `tokens` grid, one per method x seed.
 
   `methods` maps each name to its data multiplier; `accuracy_max` (method -> a_max) adds task scores;
   `annotation_flops_per_token` charges the non-baseline methods for their critiques; `required_only`
   writes only the keys `scaling` requires, as another code base would.
   """
-  rng = np.random.default_rng(seed)
+  rng = np.random.default_rng(noise_seed)
   points = [(n, c / flops_per_token(n), c) for c in compute for n in sizes]
   points += [(n, d, d * flops_per_token(n)) for d in tokens for n in sizes]
-  summaries = []
+  made = []
   for method, multiplier in methods.items():
     for run_seed in seeds:
       for n, d, c in points:
@@ -60,18 +60,17 @@ def make_summaries(sizes: Iterable[float], *, compute: Iterable[float] = (), tok
         if not required_only:
           summary.update(seed=run_seed, n_params_non_embedding=int(n),
                          annotation_flops=0.0 if method == "baseline" else annotation_flops_per_token * int(d))
-          for task, scale in TASK_SCALES.items():
-            if accuracy_max is not None:
-              accuracy = accuracy_max[method] * np.exp(-(loss - law["E"]) / scale)
-              summary["eval"][task] = float(np.clip(accuracy + rng.normal(0.0, ACCURACY_NOISE), 0.0, 1.0))
-        summaries.append(summary)
-  return summaries
+          for task, scale in TASK_SCALES.items() if accuracy_max is not None else ():
+            accuracy = accuracy_max[method] * np.exp(-(loss - law["E"]) / scale)
+            summary["eval"][task] = float(np.clip(accuracy + rng.normal(0.0, ACCURACY_NOISE), 0.0, 1.0))
+        made.append(summary)
+  return made
 
 
-def write_sweep(sweep_dir: str, summaries: list[dict]) -> list[str]:
+def write_sweep(sweep_dir: str, summary_dicts: list[dict]) -> list[str]:
   """Writes each summary to `<sweep_dir>/<method>/run-<i>/summary.json`; returns the paths."""
   paths = []
-  for i, summary in enumerate(summaries):
+  for i, summary in enumerate(summary_dicts):
     path = f"{str(sweep_dir).rstrip('/')}/{summary['method']}/run-{i:04d}/summary.json"
     with fsspec.open(path, "wt", auto_mkdir=True) as f:
       json.dump(summary, f, indent=2)
