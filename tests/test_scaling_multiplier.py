@@ -54,7 +54,7 @@ def test_annotation_compute_on_the_method_side_lowers_its_multiplier():
   without = np.array(result["eval.loss"]["without_annotation"]["measured"]["value"])
   with_annotation = np.array(result["eval.loss"]["with_annotation"]["measured"]["value"])
   assert np.all(with_annotation < without) and np.all(with_annotation > 1.0)
-  assert "adds each 'ixt' run's annotation_flops" in result["annotation"]
+  assert "adds the annotation_flops of the 'ixt' runs" in result["annotation"]
 
 
 def test_beyond_the_reference_fitted_maximum_accuracy_is_a_lower_bound():

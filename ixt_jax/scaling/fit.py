@@ -92,8 +92,7 @@ def _fit_method(name: str, runs: summaries.Runs, n_kind: str, indices: np.ndarra
   resampled = parametric.refit(law, log_n[indices], log_d[indices], y[indices], on_converged=bar.update)
   method = _Method(name=name, runs=runs, n=n, laws=np.concatenate([law[None], resampled]),
                    cost=flops.CostPerToken.from_runs(n, runs.flops, runs.tokens),
-                   cost_with_annotation=flops.CostPerToken.from_runs(
-                       n, runs.flops + runs.annotation_flops, runs.tokens))
+                   cost_with_annotation=flops.CostPerToken.from_runs(n, runs.flops, runs.tokens, runs.annotation_flops))
   rows = np.concatenate([np.arange(len(runs))[None], indices])  # the runs themselves, then the resamples
   for task, scores in runs.accuracy.items():
     if not np.isfinite(scores).any():
@@ -217,5 +216,5 @@ def _annotation_note(f: _Method) -> str:
   if not f.annotated:
     return (f"annotation_flops is 0 for every {f.name!r} run: its critics are verifiers, not models, so the multiplier "
             "with annotation compute equals the one without")
-  return (f"with_annotation adds each {f.name!r} run's annotation_flops to its compute (FLOPs per token of each size "
-          "include the critic's share)")
+  return (f"with_annotation adds the annotation_flops of the {f.name!r} runs to its compute: "
+          f"{f.cost_with_annotation.offset:.3g} FLOPs per training token, the same for every model size")
