@@ -28,7 +28,7 @@ class Runs:
   path: np.ndarray  # str: where each summary was read
   method: np.ndarray  # str
   seed: np.ndarray  # int
-  n_params: np.ndarray  # float (counts reach past int32 and are only used in logs)
+  n_params: np.ndarray  # float: counts pass 2**31, and the fits take their logarithm
   n_params_non_embedding: np.ndarray
   tokens: np.ndarray
   flops: np.ndarray
