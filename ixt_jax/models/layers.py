@@ -79,12 +79,31 @@ class Attention(nnx.Module):
     self.cfg = cfg
 
   def __call__(self, x: jax.Array, mask: jax.Array, sin_cos: tuple[jax.Array, jax.Array]) -> jax.Array:
-    cfg, dtype = self.cfg, x.dtype
-    groups = cfg.n_heads // cfg.n_kv_heads
+    return self._attend(*self._project(x, sin_cos), mask)
+
+  def decode(self, x: jax.Array, mask: jax.Array, sin_cos: tuple[jax.Array, jax.Array], cache_k: jax.Array,
+             cache_v: jax.Array, index: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """Attention of x [B, T, d] at cache slots index..index+T-1 over a cache [B, S, kv_heads, head_dim].
+
+    Returns the output and the new keys and values [B, T, kv_heads, head_dim] (the caller stores
+    them); `mask` [B, 1, 1, T, S] says which slots each new token sees.
+    """
+    q, k, v = self._project(x, sin_cos)
+    keys = jax.lax.dynamic_update_slice_in_dim(cache_k, k.astype(cache_k.dtype), index, axis=1)
+    values = jax.lax.dynamic_update_slice_in_dim(cache_v, v.astype(cache_v.dtype), index, axis=1)
+    return self._attend(q, keys, values, mask), k, v
+
+  def _project(self, x: jax.Array, sin_cos: tuple[jax.Array, jax.Array]):
+    dtype = x.dtype
     q = rotary(matmul("btd,dhe->bthe", x, self.q[...], dtype), sin_cos)
     k = rotary(matmul("btd,dke->btke", x, self.k[...], dtype), sin_cos)
     v = matmul("btd,dke->btke", x, self.v[...], dtype)
-    q = constrain(q, ("batch", "length", "act_heads", None))
+    return constrain(q, ("batch", "length", "act_heads", None)), k, v
+
+  def _attend(self, q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array) -> jax.Array:
+    """q [B, T, heads, head_dim] over k, v [B, S, kv_heads, head_dim] where mask [B, 1, 1, T, S]."""
+    cfg, dtype = self.cfg, q.dtype
+    groups = cfg.n_heads // cfg.n_kv_heads
     q = q.reshape(q.shape[:2] + (cfg.n_kv_heads, groups, cfg.head_dim)) * cfg.head_dim ** -0.5
     scores = jnp.einsum("btkge,bske->bkgts", q, k, preferred_element_type=jnp.float32)
     probs = jax.nn.softmax(jnp.where(mask, scores, _NEG_INF), axis=-1).astype(dtype)
@@ -118,6 +137,14 @@ class Block(nnx.Module):
     self.mlp = SwiGLU(cfg, rngs=rngs)
 
   def __call__(self, x: jax.Array, mask: jax.Array, sin_cos: tuple[jax.Array, jax.Array]) -> jax.Array:
-    x = x + self.attn(self.attn_norm(x), mask, sin_cos)
+    return self._mlp_residual(x + self.attn(self.attn_norm(x), mask, sin_cos))
+
+  def decode(self, x: jax.Array, mask: jax.Array, sin_cos: tuple[jax.Array, jax.Array], cache_k: jax.Array,
+             cache_v: jax.Array, index: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
+    """The block on new tokens at cache slots index.. (see Attention.decode); also their keys, values."""
+    attended, k, v = self.attn.decode(self.attn_norm(x), mask, sin_cos, cache_k, cache_v, index)
+    return self._mlp_residual(x + attended), k, v
+
+  def _mlp_residual(self, x: jax.Array) -> jax.Array:
     x = x + self.mlp(self.mlp_norm(x))
     return constrain(x, ("batch", "length", "act_embed"))

@@ -1,5 +1,10 @@
-"""The decoder-only transformer: embed, N blocks (scanned or unrolled, optionally rematerialised), logits."""
+"""The decoder-only transformer: embed, N blocks (scanned or unrolled, optionally rematerialised), logits.
+
+`decode` runs the same blocks on a few new tokens against a fixed-size key/value cache (sampling).
+"""
 from __future__ import annotations
+
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -14,6 +19,26 @@ REMAT = {
     "dots": jax.checkpoint_policies.checkpoint_dots,
     "dots_no_batch": jax.checkpoint_policies.checkpoint_dots_with_no_batch_dims,
 }
+CACHE_AXES = ("layers", "batch", "length", "act_kv_heads", "head_dim")
+
+
+class KVCache(NamedTuple):
+  """Keys and values of every layer at every cache slot: [layers, batch, slots, kv_heads, head_dim]."""
+  k: jax.Array
+  v: jax.Array
+
+
+def init_cache(cfg: ModelConfig, batch: int, slots: int) -> KVCache:
+  zeros = jnp.zeros((cfg.n_layers, batch, slots, cfg.n_kv_heads, cfg.head_dim), cfg.compute_dtype)
+  return KVCache(constrain(zeros, CACHE_AXES), constrain(zeros, CACHE_AXES))
+
+
+def cache_mask(start: jax.Array, index: jax.Array, new_tokens: int, slots: int) -> jax.Array:
+  """[B, 1, 1, T, S]: token t (at slot index + t) sees slots start[b]..index + t of its row."""
+  slot = jnp.arange(slots)
+  query_slot = index + jnp.arange(new_tokens)
+  mask = (slot[None, None, :] >= start[:, None, None]) & (slot[None, None, :] <= query_slot[None, :, None])
+  return mask[:, None, None]
 
 
 class Transformer(nnx.Module):
@@ -38,15 +63,13 @@ class Transformer(nnx.Module):
   def __call__(self, tokens: jax.Array, segment_ids: jax.Array | None = None,
                positions: jax.Array | None = None) -> jax.Array:
     cfg = self.cfg
-    dtype = jnp.dtype(cfg.compute_dtype)
     if segment_ids is None:
       segment_ids = jnp.ones_like(tokens)
     if positions is None:
       positions = jnp.broadcast_to(jnp.arange(tokens.shape[1]), tokens.shape)
     mask = attention_mask(segment_ids)
     sin_cos = rotary_angles(positions, cfg.head_dim, cfg.rope_theta)
-    x = (jnp.take(self.embedding[...], tokens, axis=0) * cfg.d_model ** 0.5).astype(dtype)
-    x = constrain(x, ("batch", "length", "act_embed"))
+    x = self._embed(tokens)
 
     def apply_block(block, x):
       return block(x, mask, sin_cos)
@@ -61,9 +84,47 @@ class Transformer(nnx.Module):
     else:
       for block in self.blocks:
         x = apply_block(block, x)
+    return self._logits(x)
 
+  def decode(self, tokens: jax.Array, cache: KVCache, index: jax.Array, start: jax.Array
+             ) -> tuple[jax.Array, KVCache]:
+    """Logits of tokens [B, T] written at cache slots index..index+T-1, and the updated cache.
+
+    Row b's sequence begins at slot start[b] (slots before it are left padding, never seen), so
+    a token's position is its slot minus start[b]. A prompt is one call at index 0, each sampled
+    token one more: the same logits as `__call__` on the whole sequence.
+    """
+    cfg = self.cfg
+    slots = cache.k.shape[2]
+    mask = cache_mask(start, index, tokens.shape[1], slots)
+    positions = jnp.maximum(index + jnp.arange(tokens.shape[1])[None, :] - start[:, None], 0)
+    sin_cos = rotary_angles(positions, cfg.head_dim, cfg.rope_theta)
+    x = self._embed(tokens)
+    if cfg.scan_layers:
+      @nnx.scan(in_axes=(0, 0, 0, nnx.Carry), out_axes=(nnx.Carry, 0, 0),
+                transform_metadata={nnx.PARTITION_NAME: "layers"})
+      def run_blocks(block, cache_k, cache_v, x):
+        return block.decode(x, mask, sin_cos, cache_k, cache_v, index)
+      x, new_k, new_v = run_blocks(self.blocks, cache.k, cache.v, x)
+    else:
+      new = []
+      for layer, block in enumerate(self.blocks):
+        x, k, v = block.decode(x, mask, sin_cos, cache.k[layer], cache.v[layer], index)
+        new.append((k, v))
+      new_k, new_v = (jnp.stack(kv) for kv in zip(*new))
+    # One in-place write per step into the (loop-carried) cache, not a copy per layer.
+    cache = KVCache(*(jax.lax.dynamic_update_slice_in_dim(old, fresh.astype(old.dtype), index, axis=2)
+                      for old, fresh in ((cache.k, new_k), (cache.v, new_v))))
+    return self._logits(x), cache
+
+  def _embed(self, tokens: jax.Array) -> jax.Array:
+    x = jnp.take(self.embedding[...], tokens, axis=0) * self.cfg.d_model ** 0.5
+    return constrain(x.astype(self.cfg.compute_dtype), ("batch", "length", "act_embed"))
+
+  def _logits(self, x: jax.Array) -> jax.Array:
+    dtype = jnp.dtype(self.cfg.compute_dtype)
     x = self.final_norm(x)
-    if cfg.tie_embeddings:
+    if self.cfg.tie_embeddings:
       logits = matmul("btd,vd->btv", x, self.embedding[...], dtype)
     else:
       logits = matmul("btd,dv->btv", x, self.unembedding[...], dtype)

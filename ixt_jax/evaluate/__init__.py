@@ -1,0 +1,11 @@
+"""Evaluation: sampling with a KV cache, task scores, run-directory evaluation and serving.
+
+Entry points for other stages (import the module you need; this package imports nothing itself,
+so the training loop can import `tasks` without pulling in the run-level evaluation):
+  run_dir.load_run(run_dir)                       config, vocabulary, params sharded on a mesh
+  sampling.Sampler(graphdef, vocab, mesh)         batched greedy / temperature / top-p decoding
+  prompts.prompt_ids(vocab, settings, text, ...)  a critique-conditioned prompt, laid out as in training
+  tasks.make_task_evaluator(c, vocab, ...)        (params) -> {"math_em", "code_pass1", ...}
+  run_eval.evaluate_run(run_dir)                  eval.json and summary.json's task scores
+  openai_api.CompletionService(run)               OpenAI-compatible completions (experiments.serve)
+"""

@@ -1,0 +1,101 @@
+"""A finished (or running) run directory loaded for evaluation: config, vocabulary, parameters.
+
+Only the parameters of the latest checkpoint are read (orbax partial restore of the `state` item),
+each straight onto its shard of the mesh: the optimizer state stays on disk, and no device ever
+holds a full copy of a sharded parameter.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import jax
+import ml_collections
+import orbax.checkpoint as ocp
+from etils import epath
+from flax import nnx
+from jax.sharding import Mesh
+
+from ixt_jax.data import config as data_config
+from ixt_jax.data import vocab as vocab_lib
+from ixt_jax.models import ModelConfig, Transformer
+from ixt_jax.parallel.mesh import make_mesh
+from ixt_jax.parallel.rules import check_divisible
+from ixt_jax.parallel.sharding import abstract_module, named_shardings, state_specs
+
+CONFIG_FILE = "config.json"
+CHECKPOINTS = "checkpoints"
+
+
+@dataclasses.dataclass
+class LoadedRun:
+  path: epath.Path
+  config: ml_collections.ConfigDict  # the run's resolved config
+  model_config: ModelConfig
+  vocab: Any
+  graphdef: nnx.GraphDef
+  params: Any  # pure dict of arrays, sharded on `mesh`
+  mesh: Mesh
+  step: int
+
+
+def _find_vocabulary(c: ml_collections.ConfigDict, sha256: str, path_used: str):
+  """The run's vocabulary, by its hash: bytes, the model file the run used, or one in the cache.
+
+  A trained SentencePiece model is found by path or content hash, so the training corpus need not
+  be present; only when no file matches is it trained again from the corpus.
+  """
+  if c.data.vocab.kind == "sentencepiece" and not c.data.vocab.model_path:
+    cache = data_config.directory_or_default(c.data.vocab.cache_dir, "vocab")
+    candidates = [epath.Path(path_used)] if path_used else []
+    candidates += sorted(cache.glob(f"spm-{c.data.vocab.size}-*.model")) if cache.exists() else []
+    for path in candidates:
+      if path.exists() and (vocab := vocab_lib.SentencePieceVocabulary(path)).sha256 == sha256:
+        return vocab
+  vocab = vocab_lib.load_vocabulary(c.data)
+  if vocab.sha256 != sha256:
+    raise ValueError(f"the vocabulary {vocab.path or c.data.vocab.kind!r} has hash {vocab.sha256[:12]}, but "
+                     f"the run was trained with {sha256[:12]}")
+  return vocab
+
+
+def restore_params(checkpoint_dir: epath.PathLike, abstract: nnx.State, mesh: Mesh, step: int | None = None):
+  """(params, step): checkpoint `step`'s parameters (default: the latest), shaped like the module
+  state `abstract` and sharded by the rules."""
+  specs = nnx.to_pure_dict(state_specs(abstract))
+  abstract_params = nnx.to_pure_dict(abstract)
+  check_divisible(specs, abstract_params, mesh)
+  shardings = named_shardings(specs, mesh)
+  target = {"params": jax.tree.map(lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s),
+                                   abstract_params, shardings)}
+  manager = ocp.CheckpointManager(epath.Path(checkpoint_dir),
+                                  item_handlers={"state": ocp.PyTreeCheckpointHandler()})
+  try:
+    step = manager.latest_step() if step is None else step
+    if step is None:
+      raise FileNotFoundError(f"{checkpoint_dir}: no checkpoint")
+    restored = manager.restore(step, args=ocp.args.Composite(state=ocp.args.PyTreeRestore(
+        target, restore_args=ocp.checkpoint_utils.construct_restore_args(target), partial_restore=True)))
+  finally:
+    manager.close()
+  return restored.state["params"], step
+
+
+def load_run(run_dir: epath.PathLike, mesh: Mesh | None = None, step: int | None = None) -> LoadedRun:
+  """The run in `run_dir` with the parameters of checkpoint `step` (default: the latest).
+
+  `mesh` defaults to the run's own mesh request (`config.mesh`, e.g. all devices on `data`).
+  """
+  path = epath.Path(run_dir)
+  config_file = path / CONFIG_FILE
+  if not config_file.exists():
+    raise FileNotFoundError(f"{path}: no {CONFIG_FILE}; is this a run directory written by experiments.launch?")
+  resolved = json.loads(config_file.read_text())
+  c = ml_collections.ConfigDict(resolved["config"])
+  model_cfg = ModelConfig.from_dict(resolved["model"])
+  vocab = _find_vocabulary(c, resolved["tokenizer"], resolved.get("vocab_path", ""))
+  mesh = mesh or make_mesh(dict(c.mesh))
+  graphdef, abstract = abstract_module(lambda: Transformer(model_cfg, rngs=nnx.Rngs(0)))
+  params, step = restore_params(path / CHECKPOINTS, abstract, mesh, step)
+  return LoadedRun(path, c, model_cfg, vocab, graphdef, params, mesh, step)

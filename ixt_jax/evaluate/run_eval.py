@@ -1,0 +1,103 @@
+"""Evaluate a finished run: held-out loss under each condition, task scores, sampling speed.
+
+Writes `eval.json` in the run directory and fills `summary.json`'s `eval.math_em`/`eval.code_pass1`
+(and the other task scores), each file replaced atomically.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import jax
+import ml_collections
+from etils import epath
+from jax.sharding import NamedSharding
+
+from ixt_jax import feedback
+from ixt_jax.data import corpus as corpus_lib
+from ixt_jax.data import pipeline
+from ixt_jax.evaluate.run_dir import LoadedRun, load_run
+from ixt_jax.evaluate.sampling import Sampler
+from ixt_jax.evaluate.speed import decode_speed
+from ixt_jax.evaluate.tasks import TaskSettings, make_task_evaluator
+from ixt_jax.parallel.rules import logical_to_mesh
+from ixt_jax.parallel.sharding import use_mesh
+from ixt_jax.train import heldout
+from ixt_jax.train.loop import eval_condition
+from ixt_jax.train.step import MODEL_INPUTS
+
+EVAL_FILE = "eval.json"
+SUMMARY_FILE = "summary.json"
+SPEED_BATCHES = (1, 8)
+_SAMPLES_KEPT = 8  # completions per task score written to eval.json, for reading
+
+
+def run_positive_critique(c: ml_collections.ConfigDict) -> Callable[[str], str]:
+  """The critique a run is sampled with: its configured text, else the built-in critics' approval."""
+  text = c.train.get("positive_critique", "")
+  return (lambda _: text) if text else feedback.positive_critique
+
+
+def heldout_losses(run: LoadedRun, positive_critique: Callable[[str], str],
+                   corpus: corpus_lib.Corpus) -> dict[str, Any]:
+  """`heldout.evaluate_sets` over the sets the training stage reports (heldout.EVAL_SETS)."""
+  c = run.config
+  sets = {}
+  for name, condition, split in heldout.EVAL_SETS:
+    sets[name] = pipeline.make_eval_batches(
+        c.data, run.vocab, batch_size=c.train.eval_batch_size,
+        condition=eval_condition(c) if condition == "own" else condition,
+        positive_critique=positive_critique, split=split, corpus=corpus)
+  sharding = NamedSharding(run.mesh, logical_to_mesh(("batch", "length")))
+
+  def to_device(batch):  # each process puts its share of the (identical) global batch
+    rows = len(batch["tokens"]) // jax.process_count()
+    lo = jax.process_index() * rows
+    return {k: jax.make_array_from_process_local_data(sharding, batch[k][lo:lo + rows]) for k in MODEL_INPUTS}
+
+  with use_mesh(run.mesh):
+    return heldout.evaluate_sets(heldout.make_eval_step(run.graphdef), run.params, sets, to_device)
+
+
+def write_json_atomically(path: epath.Path, value: Any) -> None:
+  tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+  tmp.write_text(json.dumps(value, indent=2, sort_keys=True))
+  tmp.replace(path)  # atomic, over an existing file
+
+
+def evaluate_run(run_dir: epath.PathLike, settings: TaskSettings = TaskSettings(),
+                 speed_new_tokens: int = 128) -> dict[str, Any]:
+  """Evaluates the latest checkpoint of `run_dir`; returns what it writes to eval.json."""
+  start = time.time()
+  run = load_run(run_dir)
+  c = run.config
+  positive_critique = run_positive_critique(c)
+  corpus = corpus_lib.scan_corpus(c.data, run.vocab)
+  losses = heldout_losses(run, positive_critique, corpus)
+  report = make_task_evaluator(c, run.vocab, run.graphdef, run.mesh, positive_critique, corpus=corpus,
+                               settings=settings).run(run.params)
+  sampler = Sampler(run.graphdef, run.vocab, run.mesh)
+  speed = {f"batch_{b}": decode_speed(sampler, run.params, b, new_tokens=speed_new_tokens) for b in SPEED_BATCHES}
+  result = {
+      "run_dir": str(run.path), "step": run.step, "condition": eval_condition(c),
+      "heldout": losses,
+      "tasks": report.scores,
+      "task_settings": dataclasses.asdict(settings),
+      "task_samples": {name: samples[:_SAMPLES_KEPT] for name, samples in report.samples.items()},
+      "task_generation": {"tokens": report.generated_tokens, "seconds": report.generation_seconds,
+                          "tokens_per_s": report.generated_tokens / max(report.generation_seconds, 1e-9)},
+      "sampling_speed": speed,
+      "wall_seconds": time.time() - start,
+  }
+  if jax.process_index() == 0:
+    write_json_atomically(run.path / EVAL_FILE, result)
+    summary_path = run.path / SUMMARY_FILE
+    if summary_path.exists():
+      summary = json.loads(summary_path.read_text())
+      summary.setdefault("eval", {}).update(report.scores)
+      write_json_atomically(summary_path, summary)
+  return result

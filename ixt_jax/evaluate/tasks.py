@@ -1,0 +1,161 @@
+"""Task scores of a model's parameters: math exact match, code pass@1, HumanEval pass@1.
+
+`make_task_evaluator(...)` builds the problems once (held-out built-in records, which keep the
+ground truth in `meta`, and HumanEval) and returns a callable `(params) -> {"math_em": ...}` that a
+training loop can call every K steps and at the end. Greedy decoding. A run that trains with a
+critique prefix is scored conditioned on its positive critique (`math_em`, ...) and also with no
+critique (`math_em_unconditioned`, ...); any other run only with no critique, its own condition.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import ml_collections
+from flax import nnx
+from jax.sharding import Mesh
+
+from ixt_jax.data import corpus as corpus_lib
+from ixt_jax.data import formatting, shards
+from ixt_jax.evaluate import code_task, humaneval, math_task
+from ixt_jax.evaluate.prompts import prompt_ids
+from ixt_jax.evaluate.sampling import Sampler, SamplingSettings
+
+TASKS = ("math", "code", "humaneval")
+SCORE_NAMES = {"math": "math_em", "code": "code_pass1", "humaneval": "humaneval_pass1"}
+_DOMAIN = {"math": "math", "code": "code", "humaneval": "code"}
+UNCONDITIONED = "_unconditioned"
+
+
+@dataclasses.dataclass(frozen=True)
+class TaskSettings:
+  tasks: tuple[str, ...] = ("math", "code")
+  max_problems: int = 64  # per task, the first held-out ones (HumanEval: the first by task id)
+  max_new_tokens: int = 256
+  timeout_s: float = 5.0  # per program in the sandbox
+  max_batch: int = 64  # prompts decoded together
+
+  def __post_init__(self):
+    unknown = sorted(set(self.tasks) - set(TASKS))
+    if unknown:
+      raise ValueError(f"unknown task(s) {unknown}; expected some of {TASKS}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+  id: str
+  prompt: str
+  check: Any  # the task's own problem record (MathProblem, CodeProblem, HumanEval dict)
+
+
+@dataclasses.dataclass
+class TaskReport:
+  scores: dict[str, float | None]  # None: the task had no problems
+  samples: dict[str, list[dict[str, Any]]]  # per score: id, completion, passed
+  generated_tokens: int
+  generation_seconds: float
+
+
+def heldout_records(corpus: corpus_lib.Corpus, domains: Sequence[str]) -> list[dict[str, Any]]:
+  """The raw held-out records of `domains` (with their `meta`), in held-out order.
+
+  The scanned corpus keeps only what training needs; the ground truth lives in each raw record's
+  meta, so the shards are read once more, stopping when every held-out record is found.
+  """
+  order = {r.id: i for i, r in enumerate(corpus.heldout) if r.domain in domains}
+  found: dict[str, dict[str, Any]] = {}
+  for path in corpus.shard_paths:
+    for raw in shards.read_shard(path):
+      try:
+        record = json.loads(raw)
+      except ValueError:
+        continue  # counted and quarantined by the scan
+      if isinstance(record, dict) and record.get("id") in order:
+        found.setdefault(record["id"], record)
+    if len(found) == len(order):
+      break
+  return sorted(found.values(), key=lambda r: order[r["id"]])
+
+
+def _problems(task: str, raw: list[dict[str, Any]], limit: int) -> list[Problem]:
+  raw = [r for r in raw if r.get("domain") == _DOMAIN[task]]
+  if task == "math":
+    return [Problem(p.id, p.prompt, p) for p in math_task.math_problems(raw)[:limit]]
+  if task == "code":
+    return [Problem(p.id, p.prompt, p) for p in code_task.code_problems(raw)[:limit]]
+  return [Problem(p["task_id"], p["prompt"], p) for p in humaneval.humaneval_problems()[:limit]]
+
+
+def _score(task: str, problems: list[Problem], completions: list[str], timeout_s: float) -> list[bool]:
+  checks = [p.check for p in problems]
+  if task == "math":
+    return math_task.exact_matches(checks, completions)
+  if task == "code":
+    return code_task.pass_at_1(checks, completions, timeout_s)
+  return humaneval.pass_at_1(checks, completions, timeout_s)
+
+
+class TaskEvaluator:
+  """`evaluator(params)` -> scores; `evaluator.run(params)` -> TaskReport with the samples."""
+
+  def __init__(self, problems: dict[str, list[Problem]], critiques: dict[str, Callable[[str], str] | None],
+               sampler: Sampler, feedback: formatting.FeedbackSettings, settings: TaskSettings):
+    self.problems, self.critiques, self.sampler = problems, critiques, sampler
+    self.feedback, self.settings = feedback, settings
+
+  def run(self, params) -> TaskReport:
+    report = TaskReport({}, {}, 0, 0.0)
+    for task, problems in self.problems.items():
+      stop = math_task.STOP if task == "math" else code_task.STOP
+      sampling = SamplingSettings(max_new_tokens=self.settings.max_new_tokens, stop=stop)
+      for suffix, critique in self.critiques.items():
+        name = SCORE_NAMES[task] + suffix
+        if not problems:
+          report.scores[name] = None
+          continue
+        domain = _DOMAIN[task]
+        text = None if critique is None else critique(domain)
+        prompts = [prompt_ids(self.sampler.vocab, self.feedback, p.prompt, domain, text) for p in problems]
+        start = time.perf_counter()
+        completions = self.sampler.complete(params, prompts, sampling)
+        report.generation_seconds += time.perf_counter() - start
+        report.generated_tokens += sum(len(c.tokens) for c in completions)
+        passed = _score(task, problems, [c.text for c in completions], self.settings.timeout_s)
+        report.scores[name] = sum(passed) / len(passed)
+        report.samples[name] = [{"id": p.id, "completion": c.text, "passed": ok}
+                                for p, c, ok in zip(problems, completions, passed)]
+    return report
+
+  def __call__(self, params) -> dict[str, float | None]:
+    return self.run(params).scores
+
+
+def make_task_evaluator(c: ml_collections.ConfigDict, vocab, graphdef: nnx.GraphDef, mesh: Mesh,
+                        positive_critique: Callable[[str], str], *, corpus: corpus_lib.Corpus | None = None,
+                        settings: TaskSettings = TaskSettings()) -> TaskEvaluator:
+  """A callable `(params) -> {"math_em": float, "code_pass1": float, ...}` for the run `c`.
+
+  Args:
+    c: the run config (its data section fixes the corpus, the held-out split and the critique layout).
+    vocab: the run's vocabulary.
+    graphdef: the model's graph; params (a pure dict, sharded on `mesh`) come with each call.
+    mesh: the mesh the params live on; prompts are split over its data axes.
+    positive_critique: domain -> the critique text a prefix-conditioned run is sampled with.
+    corpus: `scan_corpus(c.data, vocab)`, to share the trainer's scan; scanned here if None.
+    settings: which tasks, how many problems, token budget, sandbox timeout.
+  """
+  feedback = formatting.FeedbackSettings.from_config(c.data)
+  builtin = [t for t in settings.tasks if t != "humaneval"]
+  raw = []
+  if builtin:
+    corpus = corpus or corpus_lib.scan_corpus(c.data, vocab)
+    raw = heldout_records(corpus, [_DOMAIN[t] for t in builtin])
+  problems = {task: _problems(task, raw, settings.max_problems) for task in settings.tasks}
+  critiques = {"": None}
+  if feedback.placement == "prefix":
+    critiques = {"": positive_critique, UNCONDITIONED: None}
+  return TaskEvaluator(problems, critiques, Sampler(graphdef, vocab, mesh, max_batch=settings.max_batch),
+                       feedback, settings)
