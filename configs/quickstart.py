@@ -1,10 +1,13 @@
 """The quickstart run: a ~1M-parameter model on the built-in corpus, minutes on a laptop CPU.
 
-Variants (big_vision style): `--config=configs/quickstart.py:method=baseline,size=3m,steps=600`.
+Variants (big_vision style): `--config=configs/quickstart.py:method=baseline,size=3m,steps=600`
+(`data=DIR` points at annotated shards, default runs/quickstart/annotated; `vocab=byte` skips
+training a SentencePiece model).
 """
 from ixt_jax.train.config import get_run_config
 
-VARIANT_KEYS = {"method": str, "size": str, "steps": int, "seed": int, "batch": int}
+VARIANT_KEYS = {"method": str, "size": str, "steps": int, "seed": int, "batch": int, "data": str,
+                "vocab": str, "seq_len": int}
 
 
 def parse_variant(arg: str | None) -> dict:
@@ -31,8 +34,9 @@ def get_config(arg: str | None = None):
   c.train.eval_every = 150
   c.train.checkpoint_every = 100
   c.optimizer.learning_rate = 3e-3
-  c.optimizer.warmup_steps = 30
-  c.data.seq_len = 256
+  c.optimizer.warmup_steps = min(30, c.train.steps // 10)
+  c.data.seq_len = variant.get("seq_len", 256)
+  c.data.vocab.kind = variant.get("vocab", "sentencepiece")
   c.data.vocab.size = 2048
-  c.data.train_dirs = ["runs/quickstart/annotated"]
+  c.data.train_dirs = [variant.get("data", "runs/quickstart/annotated")]
   return c

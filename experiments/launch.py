@@ -1,20 +1,22 @@
 """One training run: python -m experiments.launch --config=configs/quickstart.py [--config.a.b=v] --workdir=DIR
 
-A workdir that holds a checkpoint resumes from it; a finished run (summary.json present) is re-evaluated
-only if --force.
+A workdir that holds a checkpoint resumes from it; a finished one (summary.json present) is skipped
+unless --rerun.
 """
 import os
 
 os.environ.setdefault("EPATH_USE_TF", "false")
 
 from absl import app, flags  # pylint: disable=g-import-not-at-top
+from etils import epath
 from ml_collections import config_flags
 
 from ixt_jax.feedback import positive_critique
-from ixt_jax.train.loop import train_and_evaluate
+from ixt_jax.train.loop import SUMMARY_FILE, train_and_evaluate
 
 _CONFIG = config_flags.DEFINE_config_file("config", "configs/quickstart.py", "run config file", lock_config=True)
 flags.DEFINE_string("workdir", "", "run directory (local or gs://); default runs/<method>-<size>-s<seed>")
+flags.DEFINE_bool("rerun", False, "evaluate a finished run again instead of skipping it")
 
 
 def default_workdir(c) -> str:
@@ -25,7 +27,11 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments {argv[1:]}")
   c = _CONFIG.value
-  train_and_evaluate(c, flags.FLAGS.workdir or default_workdir(c), positive_critique)
+  workdir = epath.Path(flags.FLAGS.workdir or default_workdir(c))
+  if (workdir / SUMMARY_FILE).exists() and not flags.FLAGS.rerun:
+    print(f"{workdir} is finished ({SUMMARY_FILE} present); --rerun to evaluate it again")
+    return
+  train_and_evaluate(c, workdir, positive_critique)
 
 
 if __name__ == "__main__":

@@ -133,3 +133,27 @@ def test_checkpoint_from_8_devices_restores_on_4_and_1_and_training_continues(co
   assert proc.returncode == 0, proc.stderr[-2000:]
   steps = [m["step"] for m in read_metrics(tmp_path / "run8") if "loss" in m]
   assert steps == list(range(1, 13))
+
+
+def test_conditioning_cooldown_drops_critiques_from_the_same_stream_position(corpus, tmp_path):
+  c = tiny_config(corpus, steps=8, checkpoint_every=4, conditioning_cooldown=0.5)
+  vocab = vocab_lib.load_vocabulary(c.data)
+  critique_open = vocab.encode(vocab_lib.CRITIQUE_OPEN)[0]
+  conditioned = pipeline.make_train_iterator(c.data, vocab, batch_size=8, seed=0)
+  for _ in range(4):
+    assert (next(conditioned)["tokens"] == critique_open).any()
+  position = conditioned.get_state()
+  cooled_cfg = tiny_config(corpus)
+  cooled_cfg.data.feedback.dropout = 1.0
+  cooled = pipeline.make_train_iterator(cooled_cfg.data, vocab, batch_size=8, seed=0)
+  cooled.set_state(position)
+  cooled_batch, conditioned_batch = next(cooled), next(conditioned)
+  assert not (cooled_batch["tokens"] == critique_open).any()
+  assert cooled_batch["document_tokens"].sum() > conditioned_batch["document_tokens"].sum() > 0
+  # The run switches at step 5 of 8 and says so through its document-token counts: no critique
+  # tokens are spent, so more document tokens fit in the second half.
+  train_and_evaluate(c, tmp_path / "run", positive_critique)
+  logged = {m["step"]: m for m in read_metrics(tmp_path / "run") if "loss" in m}
+  first_half = logged[4]["doc_tokens"]
+  second_half = logged[8]["doc_tokens"] - first_half
+  assert second_half > first_half

@@ -71,7 +71,7 @@ def write_shard(path: epath.PathLike, records: Iterable[dict[str, Any] | bytes])
         writer.write(record if isinstance(record, bytes) else encode_record(record))
         count += 1
       writer.close()
-    tmp.rename(path)
+    tmp.replace(path)
   finally:
     if tmp.exists():
       tmp.unlink()
@@ -101,7 +101,7 @@ def write_manifest(directory: epath.PathLike, manifest: dict[str, Any]) -> None:
   path.parent.mkdir(parents=True, exist_ok=True)
   tmp = _temporary_sibling(path)
   tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True))
-  tmp.rename(path)
+  tmp.replace(path)
 
 
 def read_manifest(directory: epath.PathLike) -> dict[str, Any]:

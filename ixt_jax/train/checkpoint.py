@@ -25,8 +25,11 @@ class Checkpointer:
                        keep_checkpoints_without_metrics=False)])
     options = ocp.CheckpointManagerOptions(preservation_policy=keep_policy, enable_async_checkpointing=True,
                                            create=True)
+    directory = epath.Path(directory)
+    if "://" not in str(directory):
+      directory = directory.resolve()  # orbax's tensorstore writer wants absolute paths
     self._manager = ocp.CheckpointManager(
-        epath.Path(directory), options=options,
+        directory, options=options,
         item_handlers={"state": ocp.StandardCheckpointHandler(),
                        "data": grain.checkpoint.CheckpointHandler(),
                        "progress": ocp.JsonCheckpointHandler()})

@@ -46,8 +46,10 @@ def _sums(eval_step, params, batches: list[dict], to_device) -> np.ndarray:
 
 def _figures(sums: np.ndarray) -> dict[str, float]:
   nats, tokens, n_bytes = (float(x) for x in sums)
-  return {"loss": nats / max(tokens, 1.0), "bits_per_byte": nats / math.log(2) / max(n_bytes, 1.0),
-          "tokens": tokens, "bytes": n_bytes}
+  if not tokens:  # an empty held-out set (e.g. no document the critic rates flawless) has no loss
+    return {"loss": math.nan, "bits_per_byte": math.nan, "tokens": 0.0, "bytes": 0.0}
+  return {"loss": nats / tokens, "bits_per_byte": nats / math.log(2) / n_bytes, "tokens": tokens,
+          "bytes": n_bytes}
 
 
 def evaluate_sets(eval_step, params, sets: dict[str, dict[str, list[dict]]], to_device) -> dict:
@@ -57,7 +59,7 @@ def evaluate_sets(eval_step, params, sets: dict[str, dict[str, list[dict]]], to_
   for name, by_domain in sets.items():
     sums = {domain: _sums(eval_step, params, batches, to_device) for domain, batches in by_domain.items()}
     results[name] = {domain: _figures(s) for domain, s in sums.items()}
-    results[name]["all_domains"] = _figures(sum(sums.values()))
+    results[name]["all_domains"] = _figures(sum(sums.values(), np.zeros(3)))
   return results
 
 

@@ -87,7 +87,7 @@ class _Runner:
     flops_per_token = train_flops_per_token(model_cfg, seq_len)
     if self.is_main:
       resolved = {"config": c.to_dict(), "model": model_cfg.__dict__, "n_params": counts,
-                  "flops_per_token": flops_per_token, "tokenizer": vocab.sha256,
+                  "flops_per_token": flops_per_token, "tokenizer": vocab.sha256, "vocab_path": vocab.path,
                   "mesh": dict(self.mesh.shape), "process_count": jax.process_count()}
       (self.workdir / "config.json").write_text(json.dumps(resolved, indent=2, sort_keys=True, default=str))
 

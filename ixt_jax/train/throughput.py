@@ -44,4 +44,4 @@ def peak_flops_per_device(configured: float = 0.0) -> float:
     if kind.startswith(prefix):
       return peak
   # CPU: each simulated device shares the same cores, so the host's rate is the whole budget.
-  return matmul_flops(1024, repeats=3) / jax.local_device_count()
+  return matmul_flops(2048, repeats=3) / jax.local_device_count()
