@@ -31,6 +31,8 @@ def initialize(mode: str = "auto", coordinator_address: str = "", num_processes:
     raise ValueError(f"distributed.mode={mode!r}; expected auto, on or off")
   if mode == "off" or (mode == "auto" and not coordinator_address and not _in_cluster()):
     return False
+  # CPU processes need a collectives backend of their own to talk (tests, CPU clusters).
+  jax.config.update("jax_cpu_collectives_implementation", "gloo")
   kwargs = {}
   if coordinator_address:
     kwargs = dict(coordinator_address=coordinator_address, num_processes=num_processes, process_id=process_id)

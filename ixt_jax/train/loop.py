@@ -54,7 +54,7 @@ class _Runner:
                positive_critique: Callable[[str], str]):
     self.c, self.workdir = c, epath.Path(workdir)
     self.positive_critique = positive_critique
-    distributed.initialize(**c.distributed)
+    self.distributed = distributed.initialize(**c.distributed)
     try:
       self.mesh = make_mesh(dict(c.mesh))
     except ValueError as e:
@@ -257,4 +257,9 @@ class _Runner:
 def train_and_evaluate(c: ml_collections.ConfigDict, workdir: epath.PathLike,
                        positive_critique: Callable[[str], str]) -> dict:
   """Trains (or resumes) the run `c` in `workdir`; returns the summary.json contents."""
-  return _Runner(c, workdir, positive_critique).run()
+  runner = _Runner(c, workdir, positive_critique)
+  try:
+    return runner.run()
+  finally:
+    if runner.distributed:  # leave the coordination service together, or exit hangs on its barrier
+      jax.distributed.shutdown()

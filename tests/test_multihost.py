@@ -1,0 +1,34 @@
+"""Two processes on loopback (jax.distributed on CPU) train the same model as one process."""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import portpicker
+import pytest
+
+from ixt_jax.train.metrics import read_metrics
+from train_utils import make_corpus
+
+SCRIPT = os.path.join(os.path.dirname(__file__), "multihost_run.py")
+
+
+def _losses(workdir):
+  return {m["step"]: m["loss"] for m in read_metrics(workdir) if "loss" in m}
+
+
+def test_two_processes_train_the_same_model_as_one(tmp_path):
+  corpus = make_corpus(tmp_path / "corpus")
+  port = portpicker.pick_unused_port()
+  procs = [subprocess.Popen([sys.executable, SCRIPT, str(corpus), str(tmp_path / "two"), str(i), str(port)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for i in range(2)]
+  single = subprocess.run([sys.executable, SCRIPT, str(corpus), str(tmp_path / "one"), "single"],
+                          capture_output=True, text=True)
+  errors = [p.communicate(timeout=240)[1].decode()[-2000:] for p in procs]
+  assert all(p.returncode == 0 for p in procs), errors
+  assert single.returncode == 0, single.stderr[-2000:]
+  two, one = _losses(tmp_path / "two"), _losses(tmp_path / "one")
+  assert sorted(two) == sorted(one) == list(range(1, 11))
+  np.testing.assert_allclose([two[s] for s in sorted(two)], [one[s] for s in sorted(one)], rtol=2e-5)
+  assert (tmp_path / "two" / "summary.json").exists()
+  assert len(list((tmp_path / "two" / "checkpoints").iterdir())) >= 2  # both hosts saved, in step
