@@ -32,3 +32,10 @@ def test_two_processes_train_the_same_model_as_one(tmp_path):
   np.testing.assert_allclose([two[s] for s in sorted(two)], [one[s] for s in sorted(one)], rtol=2e-5)
   assert (tmp_path / "two" / "summary.json").exists()
   assert len(list((tmp_path / "two" / "checkpoints").iterdir())) >= 2  # both hosts saved, in step
+  # The two-host checkpoint resumes in one process (4 devices): state restored onto the new mesh,
+  # the data position carried over by count since the number of loading processes changed.
+  resumed = subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "tiny_run.py"), str(corpus),
+                            str(tmp_path / "two"), "14", "4"], capture_output=True, text=True)
+  assert resumed.returncode == 0, resumed.stderr[-2000:]
+  assert "data-loading processes changed 2 -> 1: skipping 10 batches per process" in resumed.stderr
+  assert sorted(_losses(tmp_path / "two")) == list(range(1, 15))

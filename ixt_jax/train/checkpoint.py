@@ -49,13 +49,18 @@ class Checkpointer:
                            data=grain.checkpoint.CheckpointSave(data_iterator),
                            progress=ocp.args.JsonSave(progress)))
 
-  def restore(self, step: int, abstract_state: Any, data_iterator) -> tuple[Any, dict[str, Any]]:
-    """Restores the state onto the shardings in `abstract_state`, and the iterator in place."""
-    restored = self._manager.restore(step, args=ocp.args.Composite(
-        state=ocp.args.StandardRestore(abstract_state),
-        data=grain.checkpoint.CheckpointRestore(data_iterator),
-        progress=ocp.args.JsonRestore()))
+  def restore(self, step: int, abstract_state: Any, data_iterator=None) -> tuple[Any, dict[str, Any]]:
+    """Restores the state onto the shardings in `abstract_state` and the run's counters; and the
+    iterator in place, if one is given (its saved position is per data-loading process)."""
+    items = dict(state=ocp.args.StandardRestore(abstract_state), progress=ocp.args.JsonRestore())
+    if data_iterator is not None:
+      items["data"] = grain.checkpoint.CheckpointRestore(data_iterator)
+    restored = self._manager.restore(step, args=ocp.args.Composite(**items))
     return restored.state, restored.progress
+
+  def restore_progress(self, step: int) -> dict[str, Any]:
+    """The run's counters alone (cheap: decides how the rest is restored)."""
+    return self._manager.restore(step, args=ocp.args.Composite(progress=ocp.args.JsonRestore())).progress
 
   def restore_state(self, step: int, abstract_state: Any) -> Any:
     """Only the train state (e.g. to start a new stage from a finished run's parameters)."""

@@ -122,11 +122,21 @@ class _Runner:
 
     checkpointer = Checkpointer(self.workdir / "checkpoints", c.train.keep_checkpoints)
     writer = MetricsWriter(self.workdir, self.is_main)
-    progress = {"doc_tokens": 0, "documents": 0}
+    progress = {"doc_tokens": 0, "documents": 0, "process_count": jax.process_count()}
     start_step = checkpointer.latest_step() or 0
     data_iter = make_data_iter(cooled=cooldown_from is not None and start_step >= cooldown_from)
     if start_step:
-      state, progress = checkpointer.restore(start_step, ss.abstract, data_iter)
+      # The data position is exact when the data-loading processes are as many as when it was saved.
+      same_loaders = checkpointer.restore_progress(start_step)["process_count"] == jax.process_count()
+      state, saved = checkpointer.restore(start_step, ss.abstract, data_iter if same_loaders else None)
+      if not same_loaders:
+        # Each process's saved position belongs to a record stride that no longer exists; carry the
+        # position over by count instead (README: "Resuming on a different mesh").
+        log.warning("data-loading processes changed %d -> %d: skipping %d batches per process",
+                    saved["process_count"], jax.process_count(), start_step)
+        for _ in range(start_step):
+          next(data_iter)
+      progress = {**saved, "process_count": jax.process_count()}
       writer.drop_after(start_step)
       log.info("resumed from step %d of %s", start_step, self.workdir)
     else:
