@@ -29,18 +29,18 @@ def problems():
 
 def test_all_164_problems_ship_with_the_package(problems):
   assert len(problems) == 164
-  assert problems[0]["task_id"] == "HumanEval/0" and problems[-1]["task_id"] == "HumanEval/163"
+  assert problems[0].id == "HumanEval/0" and problems[-1].id == "HumanEval/163"
 
 
 def test_every_canonical_solution_passes_and_every_corrupted_copy_fails(problems):
   start = time.perf_counter()
-  canonical = humaneval.pass_at_1(problems, [p["canonical_solution"] for p in problems], timeout_s=10.0)
+  canonical = humaneval.pass_at_1(problems, [p.canonical_solution for p in problems], timeout_s=10.0)
   seconds = time.perf_counter() - start
-  failing = [p["task_id"] for p, ok in zip(problems, canonical) if not ok]
+  failing = [p.id for p, ok in zip(problems, canonical) if not ok]
   assert not failing, failing
   print(f"164 canonical solutions passed in {seconds:.1f}s")
 
-  corrupted = [p["canonical_solution"] + _CORRUPTION.format(entry_point=p["entry_point"]) for p in problems]
+  corrupted = [p.canonical_solution + _CORRUPTION.format(entry_point=p.entry_point) for p in problems]
   jobs = [unit_tests.Job(humaneval.program(p, c), [humaneval.check_call(p)]) for p, c in zip(problems, corrupted)]
   reports = unit_tests.run_unit_tests(jobs, timeout_s=10.0)
   # Each fails on the problem's own assertions, not by crashing the harness.

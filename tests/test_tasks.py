@@ -134,16 +134,16 @@ def test_load_run_restores_only_parameters_onto_their_shards(builtin_run):
 
 @pytest.mark.slow
 def test_a_briefly_trained_model_beats_chance_at_math_exact_match(tmp_path):
-  """Measured: see the report in the commit that added this test."""
+  """~10 minutes on 2 CPU cores. Measured (1200 steps, 64 held-out problems): exact match 0.078
+  (conditioned and unconditioned) against chance 0.025; 0.031 after 300 steps, 0.0625 after 900."""
   records = generate("math", 3000, seed=0)
   corpus = builtin_corpus(tmp_path / "corpus", math=3000, code=0)
-  c = tiny_config(corpus, steps=300, checkpoint_every=300, eval_every=300, batch_size=32)
-  c.data.seq_len = 256
-  c.data.heldout.count = 64
-  c.data.heldout.fraction = 0.0
+  c = tiny_config(corpus, steps=1200, checkpoint_every=1200, eval_every=1200, batch_size=32, log_every=100)
+  c.data.vocab.kind, c.data.vocab.size = "sentencepiece", 1024  # digits split: one token each
+  c.data.seq_len = 256  # a whole problem and its solution fit in a row
+  c.data.heldout.count, c.data.heldout.fraction = 64, 0.0
   c.model.d_model, c.model.n_layers, c.model.n_heads, c.model.n_kv_heads = 128, 4, 4, 2
   c.model.head_dim, c.model.d_ff = 32, 384
-  c.optimizer.learning_rate = 3e-3
   train_and_evaluate(c, tmp_path / "run", lambda _: POSITIVE)
   run = load_run(tmp_path / "run")
   scores = make_task_evaluator(run.config, run.vocab, run.graphdef, run.mesh, lambda _: POSITIVE,

@@ -44,11 +44,8 @@ class TaskSettings:
       raise ValueError(f"unknown task(s) {unknown}; expected some of {TASKS}")
 
 
-@dataclasses.dataclass(frozen=True)
-class Problem:
-  id: str
-  prompt: str
-  check: Any  # the task's own problem record (MathProblem, CodeProblem, HumanEval dict)
+# Every task's problems have an `id` and a `prompt` (the text the model continues).
+Problem = math_task.MathProblem | code_task.CodeProblem | humaneval.HumanEvalProblem
 
 
 @dataclasses.dataclass
@@ -73,7 +70,7 @@ def heldout_records(corpus: corpus_lib.Corpus, domains: Sequence[str]) -> list[d
         record = json.loads(raw)
       except ValueError:
         continue  # counted and quarantined by the scan
-      if isinstance(record, dict) and record.get("id") in order:
+      if isinstance(record, dict) and isinstance(record.get("id"), str) and record["id"] in order:
         found.setdefault(record["id"], record)
     if len(found) == len(order):
       break
@@ -83,34 +80,37 @@ def heldout_records(corpus: corpus_lib.Corpus, domains: Sequence[str]) -> list[d
 def _problems(task: str, raw: list[dict[str, Any]], limit: int) -> list[Problem]:
   raw = [r for r in raw if r.get("domain") == _DOMAIN[task]]
   if task == "math":
-    return [Problem(p.id, p.prompt, p) for p in math_task.math_problems(raw)[:limit]]
+    return math_task.math_problems(raw)[:limit]
   if task == "code":
-    return [Problem(p.id, p.prompt, p) for p in code_task.code_problems(raw)[:limit]]
-  return [Problem(p["task_id"], p["prompt"], p) for p in humaneval.humaneval_problems()[:limit]]
+    return code_task.code_problems(raw)[:limit]
+  return humaneval.humaneval_problems()[:limit]
 
 
 def _score(task: str, problems: list[Problem], completions: list[str], timeout_s: float) -> list[bool]:
-  checks = [p.check for p in problems]
   if task == "math":
-    return math_task.exact_matches(checks, completions)
+    return math_task.exact_matches(problems, completions)
   if task == "code":
-    return code_task.pass_at_1(checks, completions, timeout_s)
-  return humaneval.pass_at_1(checks, completions, timeout_s)
+    return code_task.pass_at_1(problems, completions, timeout_s)
+  return humaneval.pass_at_1(problems, completions, timeout_s)
 
 
 class TaskEvaluator:
   """`evaluator(params)` -> scores; `evaluator.run(params)` -> TaskReport with the samples."""
 
   def __init__(self, problems: dict[str, list[Problem]], critiques: dict[str, Callable[[str], str] | None],
-               sampler: Sampler, feedback: formatting.FeedbackSettings, settings: TaskSettings):
+               sampler: Sampler, feedback: formatting.FeedbackSettings, settings: TaskSettings, seq_len: int):
     self.problems, self.critiques, self.sampler = problems, critiques, sampler
-    self.feedback, self.settings = feedback, settings
+    self.feedback, self.settings, self.seq_len = feedback, settings, seq_len
+
+  def _sampling(self, prompt: list[int], stop: tuple[str, ...]) -> SamplingSettings:
+    """Greedy, within the row length the model was trained on (it never saw a position past it)."""
+    room = max(1, min(self.settings.max_new_tokens, self.seq_len - len(prompt)))
+    return SamplingSettings(max_new_tokens=room, stop=stop)
 
   def run(self, params) -> TaskReport:
     report = TaskReport({}, {}, 0, 0.0)
     for task, problems in self.problems.items():
       stop = math_task.STOP if task == "math" else code_task.STOP
-      sampling = SamplingSettings(max_new_tokens=self.settings.max_new_tokens, stop=stop)
       for suffix, critique in self.critiques.items():
         name = SCORE_NAMES[task] + suffix
         if not problems:
@@ -120,7 +120,7 @@ class TaskEvaluator:
         text = None if critique is None else critique(domain)
         prompts = [prompt_ids(self.sampler.vocab, self.feedback, p.prompt, domain, text) for p in problems]
         start = time.perf_counter()
-        completions = self.sampler.complete(params, prompts, sampling)
+        completions = self.sampler.complete(params, prompts, [self._sampling(ids, stop) for ids in prompts])
         report.generation_seconds += time.perf_counter() - start
         report.generated_tokens += sum(len(c.tokens) for c in completions)
         passed = _score(task, problems, [c.text for c in completions], self.settings.timeout_s)
@@ -158,4 +158,4 @@ def make_task_evaluator(c: ml_collections.ConfigDict, vocab, graphdef: nnx.Graph
   if feedback.placement == "prefix":
     critiques = {"": positive_critique, UNCONDITIONED: None}
   return TaskEvaluator(problems, critiques, Sampler(graphdef, vocab, mesh, max_batch=settings.max_batch),
-                       feedback, settings)
+                       feedback, settings, c.data.seq_len)
