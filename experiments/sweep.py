@@ -38,9 +38,6 @@ flags.DEFINE_string("workdir", "", "sweep directory: data, runs table, run workd
 flags.DEFINE_string("data", "", "annotated shards every run trains on ('' = build the built-in corpus in DIR/data)")
 flags.DEFINE_enum("emit", None, ["shell", "slurm"], "write DIR/launch.sh or DIR/sweep.sbatch instead of training")
 flags.DEFINE_bool("fit", True, "fit the finished sweep when its grid meets the fit's minimums")
-flags.DEFINE_string("tag_run", "", "a finished run's workdir: write --tag_budget into its summary.json and exit "
-                    "(what the emitted scripts do after each run)")
-flags.DEFINE_string("tag_budget", "", "the IsoFLOP budget tag --tag_run gets")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -104,6 +101,8 @@ def _launch_args(c, run: grid.Run, data: str, workdir: epath.Path) -> list[str]:
       f"optimizer.learning_rate={run.learning_rate}", f"optimizer.warmup_steps={run.warmup_steps}",
       f"train.log_every={min(run.steps, c.log_every)}", f"train.checkpoint_every={min(run.steps, c.checkpoint_every)}",
       f"train.eval_every={run.steps}", *model_overrides, *c.overrides, *c.methods[run.method]]
+  if run.budget is not None:  # summary.json carries it: the fit groups IsoFLOP runs by it
+    overrides.append(f"budget={run.budget}")
   return ["experiments.launch", *_config_args(c, data, variant, overrides), f"--workdir={workdir}"]
 
 
@@ -131,17 +130,6 @@ def plan_sweep(c, data: str, root: epath.Path) -> list[PlannedRun]:
   return planned
 
 
-def tag_summary(workdir: epath.Path, budget: str | None) -> None:
-  """Writes `budget` into a finished run's summary.json (atomically: a reader never sees half a file)."""
-  path = epath.Path(workdir) / SUMMARY
-  summary = json.loads(path.read_text())
-  if budget is None or summary.get("budget") == budget:
-    return
-  tmp = path.parent / (SUMMARY + ".tmp")
-  tmp.write_text(json.dumps({**summary, "budget": budget}, indent=2, sort_keys=True))
-  tmp.replace(path)  # os.replace locally: atomic
-
-
 def run_locally(planned: list[PlannedRun]) -> list[str]:
   """Trains every unfinished run in order; returns the names of the runs that failed (the others still run)."""
   failed = []
@@ -159,8 +147,6 @@ def run_locally(planned: list[PlannedRun]) -> list[str]:
           else:  # preempted: saved a checkpoint and stopped
             failed.append(f"{p.run.name} (stopped before finishing; run the sweep again to resume it)")
         bar.set_postfix(failed=len(failed))
-      if (p.workdir / SUMMARY).exists():
-        tag_summary(p.workdir, p.run.budget)
   return failed
 
 
@@ -194,11 +180,6 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments {argv[1:]}")
   f = flags.FLAGS
-  if f.tag_run:
-    if not f.tag_budget:
-      raise app.UsageError("--tag_run needs --tag_budget")
-    tag_summary(epath.Path(f.tag_run), f.tag_budget)
-    return
   if _CONFIG.value is None or not f.workdir:
     raise app.UsageError("--config and --workdir are required")
   c, root = _CONFIG.value, epath.Path(f.workdir)

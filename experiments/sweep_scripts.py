@@ -1,8 +1,7 @@
 """What experiments.sweep writes for other machines: the runs table, a shell script and a Slurm job array.
 
-Every run is one shell line: its experiments.launch command, then (on an IsoFLOP grid) the step that
-tags its summary.json with its compute budget. Each line is safe to repeat: launch skips a finished
-run and resumes an interrupted one.
+Every run is one shell line, its experiments.launch command. Each line is safe to repeat: launch
+skips a finished run and resumes an interrupted one.
 """
 import os
 import shlex
@@ -16,12 +15,7 @@ COLUMNS = ("index", "name", "method", "size", "point", "seed", "steps", "batch_s
 
 
 def run_command(planned_run) -> str:
-  launch = shlex.join(["python", "-m", *planned_run.args])
-  if planned_run.run.budget is None:
-    return launch
-  tag = ["python", "-m", "experiments.sweep", f"--tag_run={planned_run.workdir}",
-         f"--tag_budget={planned_run.run.budget}"]
-  return f"{launch} && {shlex.join(tag)}"
+  return shlex.join(["python", "-m", *planned_run.args])
 
 
 def _preamble() -> list[str]:

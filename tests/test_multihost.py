@@ -20,11 +20,14 @@ def _losses(workdir):
 def test_two_processes_train_the_same_model_as_one(tmp_path):
   corpus = make_corpus(tmp_path / "corpus")
   port = portpicker.pick_unused_port()
+  logs = [tmp_path / f"process{i}.log" for i in range(2)]  # files, not pipes: a full pipe would block a host
   procs = [subprocess.Popen([sys.executable, SCRIPT, str(corpus), str(tmp_path / "two"), str(i), str(port)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for i in range(2)]
+                            stdout=subprocess.DEVNULL, stderr=log.open("w")) for i, log in enumerate(logs)]
+  for p in procs:
+    p.wait(timeout=600)
+  errors = [log.read_text()[-2000:] for log in logs]
   single = subprocess.run([sys.executable, SCRIPT, str(corpus), str(tmp_path / "one"), "single"],
                           capture_output=True, text=True)
-  errors = [p.communicate(timeout=240)[1].decode()[-2000:] for p in procs]
   assert all(p.returncode == 0 for p in procs), errors
   assert single.returncode == 0, single.stderr[-2000:]
   two, one = _losses(tmp_path / "two"), _losses(tmp_path / "one")

@@ -77,14 +77,15 @@ def test_nan_in_the_data_stops_the_run_naming_the_step_and_keeps_the_last_checkp
 
 def test_sigterm_saves_the_current_step_and_exits_cleanly(corpus, tmp_path):
   workdir = tmp_path / "run"
+  log = tmp_path / "run.log"  # a file, not a pipe nobody reads while we wait
   proc = subprocess.Popen([sys.executable, TINY_RUN, str(corpus), str(workdir), "5000", "8", "checkpoint_every=10000"],
-                          stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                          stdout=subprocess.DEVNULL, stderr=log.open("w"))
   deadline = time.time() + 300
   while time.time() < deadline and not [m for m in read_metrics(workdir) if m.get("step", 0) >= 5]:
     time.sleep(0.05)
   proc.send_signal(signal.SIGTERM)
-  _, stderr = proc.communicate(timeout=120)
-  assert proc.returncode == 0, stderr.decode()[-2000:]
+  proc.wait(timeout=120)
+  assert proc.returncode == 0, log.read_text()[-2000:]
   logged = max(m["step"] for m in read_metrics(workdir) if "loss" in m)
   checkpointer = Checkpointer(workdir / "checkpoints", keep=2)
   assert checkpointer.latest_step() == logged >= 5  # the step it stood at, not a scheduled one

@@ -99,7 +99,9 @@ def refit(theta0: np.ndarray, log_n: np.ndarray, log_d: np.ndarray, y: np.ndarra
     gradient = np.einsum("bri,br->bi", weighted_jac, r[active])
     diagonal = np.einsum("bii->bi", hessian)
     diagonal = damping[active, None] * (diagonal + 1e-9 * diagonal.max(-1, keepdims=True) + 1e-300)
-    step = np.linalg.solve(hessian + diagonal[..., None] * np.eye(len(PARAMS)), -gradient[..., None])[..., 0]
+    # pinv, not solve: a parameter the data cannot move (an exponent clamped at 0) leaves the system
+    # singular, and that row should take the minimum-norm step rather than stop the whole bootstrap.
+    step = -(np.linalg.pinv(hessian + diagonal[..., None] * np.eye(len(PARAMS))) @ gradient[..., None])[..., 0]
     candidate = theta[active] + step
     candidate[:, 3:] = np.maximum(candidate[:, 3:], 0.0)
     r_new, jac_new = _residuals_and_jacobian(candidate, log_n[active], log_d[active], y[active])
@@ -109,7 +111,7 @@ def refit(theta0: np.ndarray, log_n: np.ndarray, log_d: np.ndarray, y: np.ndarra
     accepted = active[better]
     theta[accepted], r[accepted], jac[accepted] = candidate[better], r_new[better], jac_new[better]
     huber[accepted] = huber_new[better]
-    damping[active] = np.where(better, damping[active] / 3, damping[active] * 4)
+    damping[active] = np.where(better, np.maximum(damping[active] / 3, 1e-12), damping[active] * 4)
     finished = converged | (damping[active] > 1e8)  # no step improves: a minimum to machine precision
     on_converged(int(finished.sum()))
     active = active[~finished]

@@ -67,6 +67,7 @@ def get_run_config() -> ml_collections.ConfigDict:
 
   c.data = get_data_config()
   c.annotation_flops = 0.0  # this run's share of the critic's compute (0 for verifier critics)
+  c.budget = ""  # the IsoFLOP budget a sweep planned this run for; copied into summary.json
   c.lock()
   return c
 

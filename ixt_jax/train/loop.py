@@ -259,6 +259,8 @@ class _Runner:
             "per_domain": {name: {d: r["loss"] for d, r in by_domain.items()} for name, by_domain in results.items()},
         },
     }
+    if c.budget:
+      summary["budget"] = c.budget
     if self.is_main:
       (self.workdir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, sort_keys=True))
     return summary
