@@ -21,7 +21,7 @@ from ixt_jax.models import Transformer, model_config
 from ixt_jax.parallel.rules import logical_to_mesh
 from ixt_jax.train import heldout
 from ixt_jax.train.loop import train_and_evaluate
-from ixt_jax.train.step import model_loss
+from ixt_jax.train.step import MODEL_INPUTS, model_loss
 from train_utils import make_corpus, tiny_config
 
 POSITIVE = "Every step checks out and all unit tests pass."
@@ -83,8 +83,9 @@ def test_eval_loss_is_the_training_loss_on_the_same_batch(tmp_path):
   batch = {k: np.asarray(v) for k, v in next(iter(batches.values()))[0].items()}
   cfg = model_config("1m", vocab_size=vocab.size, d_model=32, n_layers=1, n_heads=2, n_kv_heads=1, head_dim=16, d_ff=32)
   graphdef, params = nnx.split(Transformer(cfg, rngs=nnx.Rngs(0)))
-  nats, tokens = heldout.make_eval_step(graphdef)(params, heldout.model_inputs(batch))
-  loss, aux = model_loss(graphdef, params, heldout.model_inputs(batch), z_loss=0.0)
+  inputs = {k: batch[k] for k in MODEL_INPUTS}
+  nats, tokens = heldout.make_eval_step(graphdef)(params, inputs)
+  loss, aux = model_loss(graphdef, params, inputs, z_loss=0.0)
   assert tokens > 0
   np.testing.assert_allclose(nats / tokens, loss, rtol=1e-6)
   np.testing.assert_allclose(tokens, aux["weight_sum"])

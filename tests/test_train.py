@@ -86,6 +86,8 @@ def test_training_run_lowers_loss_and_writes_the_contract(tmp_path):
     ("mesh.tensor", 16, r"config.mesh: .*multiply to 16, which does not divide the 8 devices"),
     ("optimizer.schedule", "linear", r"config.optimizer.schedule"),
     ("data.feedback.placement", "none", r"config.data.feedback.placement: 'none' but method is ixt"),
+    ("eval.tasks", "math,poetry", r"config.eval.tasks: unknown task\(s\) \['poetry'\]"),
+    ("train.log_every", 5, r"config.data.train_dirs: .*absent-corpus'\] do not exist"),
 ])
 def test_invalid_config_fails_before_compiling_naming_the_field(tmp_path, monkeypatch, field, value, message):
   c = tiny_config(tmp_path / "absent-corpus")

@@ -54,13 +54,12 @@ def test_nan_in_the_data_stops_the_run_naming_the_step_and_keeps_the_last_checkp
   to_device = loop._Runner._to_device  # pylint: disable=protected-access
   train_batches = []
 
-  def poisoned(self, batch, *args):
-    """Passes batches through; the 10th training batch carries NaN loss weights."""
-    if not args:  # training batches use the default keys; held-out batches name theirs
-      train_batches.append(1)
-      if len(train_batches) == 10:
-        batch = {**batch, "loss_weights": np.full_like(batch["loss_weights"], np.nan)}
-    return to_device(self, batch, *args)
+  def poisoned(self, batch):
+    """Passes training batches through; the 10th carries NaN loss weights."""
+    train_batches.append(1)
+    if len(train_batches) == 10:
+      batch = {**batch, "loss_weights": np.full_like(batch["loss_weights"], np.nan)}
+    return to_device(self, batch)
 
   monkeypatch.setattr(loop._Runner, "_to_device", poisoned)  # pylint: disable=protected-access
   c = tiny_config(corpus, steps=16, checkpoint_every=4)

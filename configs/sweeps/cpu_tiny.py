@@ -22,6 +22,7 @@ def get_config():
   c.rules.update({"lr_reference": 1e-2, "n_reference": 3e4, "batch_reference": 8})
   c.overrides = ("data.heldout.fraction=0.1",  # a clean held-out split even in a few hundred documents
                  "train.eval_batch_size=8",
+                 "eval.tasks=",  # the synthetic corpus has no task ground truth
                  "train.peak_flops_per_device=1e12")  # no timed matmul at start-up: MFU is meaningless here
   c.fit.bootstrap = 50  # enough to exercise the intervals in a test
   return c

@@ -10,9 +10,7 @@ import dataclasses
 import json
 from typing import Any
 
-import jax
 import ml_collections
-import orbax.checkpoint as ocp
 from etils import epath
 from flax import nnx
 from jax.sharding import Mesh
@@ -21,8 +19,8 @@ from ixt_jax.data import config as data_config
 from ixt_jax.data import vocab as vocab_lib
 from ixt_jax.models import ModelConfig, Transformer
 from ixt_jax.parallel.mesh import make_mesh
-from ixt_jax.parallel.rules import check_divisible
-from ixt_jax.parallel.sharding import abstract_module, named_shardings, state_specs
+from ixt_jax.parallel.sharding import abstract_module
+from ixt_jax.train.checkpoint import restore_params
 
 CONFIG_FILE = "config.json"
 CHECKPOINTS = "checkpoints"
@@ -58,28 +56,6 @@ def _find_vocabulary(c: ml_collections.ConfigDict, sha256: str, path_used: str):
     raise ValueError(f"the vocabulary {vocab.path or c.data.vocab.kind!r} has hash {vocab.sha256[:12]}, but "
                      f"the run was trained with {sha256[:12]}")
   return vocab
-
-
-def restore_params(checkpoint_dir: epath.PathLike, abstract: nnx.State, mesh: Mesh, step: int | None = None):
-  """(params, step): checkpoint `step`'s parameters (default: the latest), shaped like the module
-  state `abstract` and sharded by the rules."""
-  specs = nnx.to_pure_dict(state_specs(abstract))
-  abstract_params = nnx.to_pure_dict(abstract)
-  check_divisible(specs, abstract_params, mesh)
-  shardings = named_shardings(specs, mesh)
-  target = {"params": jax.tree.map(lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s),
-                                   abstract_params, shardings)}
-  manager = ocp.CheckpointManager(epath.Path(checkpoint_dir),
-                                  item_handlers={"state": ocp.PyTreeCheckpointHandler()})
-  try:
-    step = manager.latest_step() if step is None else step
-    if step is None:
-      raise FileNotFoundError(f"{checkpoint_dir}: no checkpoint")
-    restored = manager.restore(step, args=ocp.args.Composite(state=ocp.args.PyTreeRestore(
-        target, restore_args=ocp.checkpoint_utils.construct_restore_args(target), partial_restore=True)))
-  finally:
-    manager.close()
-  return restored.state["params"], step
 
 
 def load_run(run_dir: epath.PathLike, mesh: Mesh | None = None, step: int | None = None) -> LoadedRun:

@@ -19,7 +19,6 @@ from jax.sharding import NamedSharding
 
 from ixt_jax import feedback
 from ixt_jax.data import corpus as corpus_lib
-from ixt_jax.data import pipeline
 from ixt_jax.evaluate.run_dir import LoadedRun, load_run
 from ixt_jax.evaluate.sampling import Sampler
 from ixt_jax.evaluate.speed import decode_speed
@@ -27,11 +26,10 @@ from ixt_jax.evaluate.tasks import TaskSettings, make_task_evaluator
 from ixt_jax.parallel.rules import logical_to_mesh
 from ixt_jax.parallel.sharding import use_mesh
 from ixt_jax.train import heldout
-from ixt_jax.train.loop import eval_condition
-from ixt_jax.train.step import MODEL_INPUTS
+from ixt_jax.train.heldout import eval_condition
+from ixt_jax.train.loop import SUMMARY_FILE
 
 EVAL_FILE = "eval.json"
-SUMMARY_FILE = "summary.json"
 SPEED_BATCHES = (1, 8)
 _SAMPLES_KEPT = 8  # completions per task score written to eval.json, for reading
 
@@ -45,22 +43,11 @@ def run_positive_critique(c: ml_collections.ConfigDict) -> Callable[[str], str]:
 def heldout_losses(run: LoadedRun, positive_critique: Callable[[str], str],
                    corpus: corpus_lib.Corpus) -> dict[str, Any]:
   """`heldout.evaluate_sets` over the sets the training stage reports (heldout.EVAL_SETS)."""
-  c = run.config
-  sets = {}
-  for name, condition, split in heldout.EVAL_SETS:
-    sets[name] = pipeline.make_eval_batches(
-        c.data, run.vocab, batch_size=c.train.eval_batch_size,
-        condition=eval_condition(c) if condition == "own" else condition,
-        positive_critique=positive_critique, split=split, corpus=corpus)
+  sets = heldout.make_eval_sets(run.config, run.vocab, positive_critique, corpus)
   sharding = NamedSharding(run.mesh, logical_to_mesh(("batch", "length")))
-
-  def to_device(batch):  # each process puts its share of the (identical) global batch
-    rows = len(batch["tokens"]) // jax.process_count()
-    lo = jax.process_index() * rows
-    return {k: jax.make_array_from_process_local_data(sharding, batch[k][lo:lo + rows]) for k in MODEL_INPUTS}
-
   with use_mesh(run.mesh):
-    return heldout.evaluate_sets(heldout.make_eval_step(run.graphdef), run.params, sets, to_device)
+    return heldout.evaluate_sets(heldout.make_eval_step(run.graphdef), run.params, sets,
+                                 lambda batch: heldout.share_to_device(batch, sharding))
 
 
 def write_json_atomically(path: epath.Path, value: Any) -> None:

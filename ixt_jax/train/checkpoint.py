@@ -9,11 +9,22 @@ from __future__ import annotations
 from typing import Any
 
 import grain
+import jax
 import orbax.checkpoint as ocp
 from etils import epath
+from flax import nnx
+from jax.sharding import Mesh
 from orbax.checkpoint import checkpoint_managers as policies
 
+from ixt_jax.parallel.rules import check_divisible
+from ixt_jax.parallel.sharding import named_shardings, state_specs
+
 BEST_METRIC = "heldout_loss"
+
+
+def _absolute(directory: epath.PathLike) -> epath.Path:
+  directory = epath.Path(directory)
+  return directory if "://" in str(directory) else directory.resolve()  # tensorstore wants absolute
 
 
 class Checkpointer:
@@ -25,11 +36,8 @@ class Checkpointer:
                        keep_checkpoints_without_metrics=False)])
     options = ocp.CheckpointManagerOptions(preservation_policy=keep_policy, enable_async_checkpointing=True,
                                            create=True)
-    directory = epath.Path(directory)
-    if "://" not in str(directory):
-      directory = directory.resolve()  # orbax's tensorstore writer wants absolute paths
     self._manager = ocp.CheckpointManager(
-        directory, options=options,
+        _absolute(directory), options=options,
         item_handlers={"state": ocp.StandardCheckpointHandler(),
                        "data": grain.checkpoint.CheckpointHandler(),
                        "progress": ocp.JsonCheckpointHandler()})
@@ -71,3 +79,26 @@ class Checkpointer:
 
   def close(self) -> None:
     self._manager.close()
+
+
+def restore_params(checkpoint_dir: epath.PathLike, abstract: nnx.State, mesh: Mesh, step: int | None = None):
+  """(params, step): checkpoint `step`'s parameters (default: the latest), shaped like the module
+  state `abstract` and sharded by the rules. Only the parameters are read (orbax partial restore):
+  the optimizer state stays on disk."""
+  specs = nnx.to_pure_dict(state_specs(abstract))
+  abstract_params = nnx.to_pure_dict(abstract)
+  check_divisible(specs, abstract_params, mesh)
+  shardings = named_shardings(specs, mesh)
+  target = {"params": jax.tree.map(lambda a, s: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=s),
+                                   abstract_params, shardings)}
+  manager = ocp.CheckpointManager(_absolute(checkpoint_dir),
+                                  item_handlers={"state": ocp.PyTreeCheckpointHandler()})
+  try:
+    step = manager.latest_step() if step is None else step
+    if step is None:
+      raise FileNotFoundError(f"{checkpoint_dir}: no checkpoint")
+    restored = manager.restore(step, args=ocp.args.Composite(state=ocp.args.PyTreeRestore(
+        target, restore_args=ocp.checkpoint_utils.construct_restore_args(target), partial_restore=True)))
+  finally:
+    manager.close()
+  return restored.state["params"], step

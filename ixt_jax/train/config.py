@@ -7,6 +7,7 @@ checks the numbers that depend on each other before anything is compiled.
 from __future__ import annotations
 
 import ml_collections
+from etils import epath
 from ml_collections import config_dict
 
 from ixt_jax.data.config import get_data_config, validate_data_config
@@ -65,6 +66,13 @@ def get_run_config() -> ml_collections.ConfigDict:
   c.train.peak_flops_per_device = 0.0  # 0 = known accelerator peak, or a matmul timed at start-up
   c.train.positive_critique = ""  # '' = what the built-in critic writes for a flawless document
 
+  c.eval = ml_collections.ConfigDict()  # task scores (greedy sampling); held-out loss is train.eval_every
+  c.eval.tasks = "math,code"  # comma-separated: math, code, humaneval; '' = none
+  c.eval.every = 0  # also score tasks every this many steps (0 = at the end only)
+  c.eval.max_problems = 64  # per task
+  c.eval.max_new_tokens = 256
+  c.eval.timeout_s = 5.0  # per generated program in the sandbox
+
   c.data = get_data_config()
   c.annotation_flops = 0.0  # this run's share of the critic's compute (0 for verifier critics)
   c.budget = ""  # the IsoFLOP budget a sweep planned this run for; copied into summary.json
@@ -85,6 +93,10 @@ def model_config(c: ml_collections.ConfigDict, vocab_size: int) -> ModelConfig:
   fields.update(tie_embeddings=c.model.tie_embeddings, compute_dtype=c.model.compute_dtype,
                 remat=c.model.remat, scan_layers=c.model.scan_layers)
   return ModelConfig.from_dict(fields)
+
+
+def eval_tasks(c: ml_collections.ConfigDict) -> tuple[str, ...]:
+  return tuple(t for t in c.eval.tasks.split(",") if t)
 
 
 def validate_run_config(c: ml_collections.ConfigDict, n_devices: int, data_parallel: int) -> None:
@@ -109,9 +121,15 @@ def validate_run_config(c: ml_collections.ConfigDict, n_devices: int, data_paral
   if c.train.microbatches <= 0 or c.train.batch_size % (c.train.microbatches * data_parallel):
     _fail("train.microbatches", f"{c.train.microbatches}: train.batch_size={c.train.batch_size} must split "
           f"into that many micro-batches, each divisible by the data-parallel size {data_parallel}")
+  unknown_tasks = sorted(set(eval_tasks(c)) - {"math", "code", "humaneval"})
+  if unknown_tasks:
+    _fail("eval.tasks", f"unknown task(s) {unknown_tasks}; expected math, code or humaneval")
   if not 0 <= c.train.conditioning_cooldown < 1:
     _fail("train.conditioning_cooldown", f"{c.train.conditioning_cooldown} must be in [0, 1)")
   if c.train.eval_batch_size % data_parallel:
     _fail("train.eval_batch_size", f"{c.train.eval_batch_size} is not divisible by the data-parallel "
           f"size {data_parallel} (mesh data x fsdp)")
   validate_data_config(c.data)
+  missing = [d for d in c.data.train_dirs if not epath.Path(d).exists()]
+  if missing:
+    _fail("data.train_dirs", f"{missing} do not exist (write shards with experiments.corpus and experiments.annotate)")

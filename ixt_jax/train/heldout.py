@@ -7,11 +7,16 @@ every condition scores the same tokens.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import jax
+import ml_collections
 import numpy as np
 from flax import nnx
+from jax.sharding import NamedSharding
 
+from ixt_jax.data import corpus as corpus_lib
+from ixt_jax.data import pipeline
 from ixt_jax.train.loss import next_token_targets, weighted_cross_entropy
 from ixt_jax.train.step import MODEL_INPUTS
 
@@ -22,6 +27,30 @@ EVAL_SETS = (
     ("unconditioned", "none", "clean"),
     ("true_critique", "true", "clean"),
 )
+
+
+def eval_condition(c: ml_collections.ConfigDict) -> str:
+  """The method's inference condition: a positive critique, or none for an unconditioned model."""
+  return "none" if c.data.feedback.placement == "none" else "positive"
+
+
+def make_eval_sets(c: ml_collections.ConfigDict, vocab, positive_critique: Callable[[str], str],
+                   corpus: corpus_lib.Corpus) -> dict[str, dict[str, list[dict]]]:
+  """The batches of every set in EVAL_SETS, per domain (global batches, identical on every process)."""
+  sets = {}
+  for name, condition, split in EVAL_SETS:
+    sets[name] = pipeline.make_eval_batches(
+        c.data, vocab, batch_size=c.train.eval_batch_size,
+        condition=eval_condition(c) if condition == "own" else condition,
+        positive_critique=positive_critique, split=split, corpus=corpus)
+  return sets
+
+
+def share_to_device(batch: dict, sharding: NamedSharding) -> dict:
+  """Each process puts its share of a global batch's rows; the model inputs only."""
+  rows = len(batch["tokens"]) // jax.process_count()
+  lo = jax.process_index() * rows
+  return {k: jax.make_array_from_process_local_data(sharding, batch[k][lo:lo + rows]) for k in MODEL_INPUTS}
 
 
 def make_eval_step(graphdef: nnx.GraphDef):
@@ -62,6 +91,3 @@ def evaluate_sets(eval_step, params, sets: dict[str, dict[str, list[dict]]], to_
     results[name]["all_domains"] = _figures(sum(sums.values(), np.zeros(3)))
   return results
 
-
-def model_inputs(batch: dict) -> dict:
-  return {k: batch[k] for k in MODEL_INPUTS}

@@ -37,11 +37,6 @@ COUNTERS = ("document_tokens", "documents")
 SUMMARY_FILE = "summary.json"
 
 
-def eval_condition(c: ml_collections.ConfigDict) -> str:
-  """The method's inference condition: a positive critique, or none for an unconditioned model."""
-  return "none" if c.data.feedback.placement == "none" else "positive"
-
-
 def _format_duration(seconds: float) -> str:
   seconds = int(max(seconds, 0))
   return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m" if seconds >= 3600 else f"{seconds // 60}m{seconds % 60:02d}s"
@@ -51,9 +46,10 @@ class _Runner:
   """Holds what one run needs between steps; `run()` is the whole job."""
 
   def __init__(self, c: ml_collections.ConfigDict, workdir: epath.PathLike,
-               positive_critique: Callable[[str], str]):
+               positive_critique: Callable[[str], str], task_evaluator_factory):
     self.c, self.workdir = c, epath.Path(workdir)
     self.positive_critique = positive_critique
+    self.task_evaluator_factory = task_evaluator_factory
     self.distributed = distributed.initialize(**c.distributed)
     try:
       self.mesh = make_mesh(dict(c.mesh))
@@ -65,16 +61,10 @@ class _Runner:
     if not c.data.quarantine_dir:
       c.data.quarantine_dir = str(self.workdir / "quarantine")
 
-  def _to_device(self, batch: dict, keys=MODEL_INPUTS + COUNTERS) -> dict:
-    """Process-local numpy rows -> global arrays sharded over the batch axes."""
+  def _to_device(self, batch: dict) -> dict:
+    """A training batch's process-local rows -> global arrays sharded over the batch axes."""
     return {k: jax.make_array_from_process_local_data(
-        self.counter_sharding if batch[k].ndim == 1 else self.batch_sharding, batch[k]) for k in keys}
-
-  def _local_rows(self, batch: dict) -> dict:
-    """This process's slice of a global (every-process-identical) evaluation batch."""
-    rows = len(batch["tokens"]) // jax.process_count()
-    lo = jax.process_index() * rows
-    return {k: v[lo:lo + rows] for k, v in batch.items()}
+        self.counter_sharding if k in COUNTERS else self.batch_sharding, batch[k]) for k in MODEL_INPUTS + COUNTERS}
 
   def run(self) -> dict:
     c = self.c
@@ -141,7 +131,7 @@ class _Runner:
       log.info("resumed from step %d of %s", start_step, self.workdir)
     else:
       if c.train.init_from:
-        params = load_params(c.train.init_from, model_cfg, tx, self.mesh)
+        params = load_params(c.train.init_from, model_cfg, self.mesh)
         state = jax.jit(lambda p: init_state(p, tx, c.seed), out_shardings=ss.shardings)(params)
       else:
         state = ss.make_state()
@@ -149,19 +139,24 @@ class _Runner:
                        "train_records": int(len(corpus.train_refs)), "heldout_records": len(corpus.heldout),
                        "init_from": c.train.init_from})
 
-    condition = eval_condition(c)
-    eval_sets = {}
-    for name, cond, split in heldout.EVAL_SETS:
-      cond = condition if cond == "own" else cond
-      eval_sets[name] = pipeline.make_eval_batches(
-          c.data, vocab, batch_size=c.train.eval_batch_size, condition=cond,
-          positive_critique=self.positive_critique, split=split, corpus=corpus)
-    to_device_eval = lambda b: self._to_device(self._local_rows(b), MODEL_INPUTS)
+    eval_sets = heldout.make_eval_sets(c, vocab, self.positive_critique, corpus)
+    to_device_eval = lambda batch: heldout.share_to_device(batch, self.batch_sharding)
+    task_eval = None
+    if self.task_evaluator_factory is not None and config_lib.eval_tasks(c):
+      task_eval = self.task_evaluator_factory(c, vocab, ss.graphdef, self.mesh, self.positive_critique, corpus)
 
     peak = peak_flops_per_device(c.train.peak_flops_per_device) * jax.device_count()
     tokens_per_step = batch_size * seq_len
     clock = {"time": time.time(), "step": start_step}
-    results = None
+    results = tasks = None
+
+    def score_tasks(step: int) -> dict:
+      scores = task_eval(state.params)
+      writer.write(step, {"tasks": {k: v for k, v in scores.items() if v is not None}})
+      if self.is_main:
+        print(f"step {step:>6}/{total_steps} | tasks " + " | ".join(
+            f"{k} {v:.3f}" for k, v in scores.items() if v is not None), flush=True)
+      return scores
 
     def report(step: int, metrics) -> None:
       """Reads step `step`'s metrics (the device has moved on to the next step by now)."""
@@ -225,6 +220,10 @@ class _Runner:
             print(f"step {step:>6}/{total_steps} | held-out loss " + " | ".join(
                 f"{name} {r['all_domains']['loss']:.4f}" for name, r in results.items()), flush=True)
           clock.update(time=time.time(), step=step)
+        if task_eval is not None and not preempted and (
+            step == total_steps or (c.eval.every and step % c.eval.every == 0)):
+          tasks = score_tasks(step)
+          clock.update(time=time.time(), step=step)
         if at_checkpoint:
           checkpointer.save(step, state, data_iter, dict(progress), heldout_loss)
           triggers.saved()
@@ -233,6 +232,8 @@ class _Runner:
           break
       if results is None and not preempted:  # resumed from the final checkpoint: evaluate it
         results = heldout.evaluate_sets(eval_step, state.params, eval_sets, to_device_eval)
+        if task_eval is not None:
+          tasks = score_tasks(total_steps)
     checkpointer.wait()
     checkpointer.close()
     writer.close()
@@ -255,7 +256,7 @@ class _Runner:
             "loss_unconditioned": results["unconditioned"]["all_domains"]["loss"],
             "loss_true_critique": results["true_critique"]["all_domains"]["loss"],
             "bits_per_byte_unconditioned": results["unconditioned"]["all_domains"]["bits_per_byte"],
-            "math_em": None, "code_pass1": None,
+            "math_em": None, "code_pass1": None, **(tasks or {}),
             "per_domain": {name: {d: r["loss"] for d, r in by_domain.items()} for name, by_domain in results.items()},
         },
     }
@@ -267,9 +268,14 @@ class _Runner:
 
 
 def train_and_evaluate(c: ml_collections.ConfigDict, workdir: epath.PathLike,
-                       positive_critique: Callable[[str], str]) -> dict:
-  """Trains (or resumes) the run `c` in `workdir`; returns the summary.json contents."""
-  runner = _Runner(c, workdir, positive_critique)
+                       positive_critique: Callable[[str], str], task_evaluator_factory=None) -> dict:
+  """Trains (or resumes) the run `c` in `workdir`; returns the summary.json contents.
+
+  `task_evaluator_factory(c, vocab, graphdef, mesh, positive_critique, corpus)` returns a callable
+  `params -> {score name: value}` (ixt_jax.evaluate.tasks), run at the end and every `eval.every`
+  steps; without it the task scores stay null.
+  """
+  runner = _Runner(c, workdir, positive_critique, task_evaluator_factory)
   try:
     return runner.run()
   finally:
