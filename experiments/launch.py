@@ -7,7 +7,7 @@ import os
 
 os.environ.setdefault("EPATH_USE_TF", "false")
 
-from absl import app, flags  # pylint: disable=g-import-not-at-top
+from absl import app, flags, logging  # pylint: disable=g-import-not-at-top
 from etils import epath
 from ml_collections import config_flags
 
@@ -34,6 +34,8 @@ def task_evaluator(c, vocab, graphdef, mesh, positive_critique, corpus):
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments {argv[1:]}")
+  if not flags.FLAGS["verbosity"].present:  # orbax logs every save at INFO; --verbosity=0 shows it
+    logging.set_verbosity(logging.WARNING)
   c = _CONFIG.value
   workdir = epath.Path(flags.FLAGS.workdir or default_workdir(c))
   if (workdir / SUMMARY_FILE).exists() and not flags.FLAGS.rerun:

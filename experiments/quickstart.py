@@ -38,6 +38,9 @@ def comparison_table(summaries: dict[str, dict]) -> str:
   delta = base["eval"]["loss"] - ixt["eval"]["loss"]
   lines.append(f"\nIXT (positive critique) vs baseline at equal training FLOPs: {delta:+.4f} nats/token "
                f"({100 * delta / base['eval']['loss']:+.1f}%) on documents the critic rates flawless.")
+  scores = lambda s: ", ".join(f"{k} {s['eval'][k]:.3f}" for k in ("math_em", "code_pass1") if s["eval"].get(k) is not None)
+  lines.append(f"task scores (greedy, held-out problems): IXT with positive critique: {scores(ixt) or 'n/a'}; "
+               f"baseline: {scores(base) or 'n/a'}")
   domains = sorted(d for d in ixt["eval"]["per_domain"]["clean"] if d != "all_domains")
   lines.append("per domain (clean split loss): " + ", ".join(
       f"{d}: IXT {ixt['eval']['per_domain']['clean'][d]:.3f} / baseline {base['eval']['per_domain']['clean'][d]:.3f}"

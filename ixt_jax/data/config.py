@@ -12,6 +12,8 @@ from ml_collections import config_dict
 
 PLACEMENTS = ("prefix", "suffix", "none")
 FEEDBACK_KINDS = ("critique", "quality_token")
+# Controls that separate the critique's information from its extra tokens (ARCHITECTURE.md).
+CONTROLS = ("", "shuffled", "neutral")
 VOCAB_KINDS = ("sentencepiece", "byte")
 # Named rules for a document's loss weight from its critic score ('' = constant weight).
 DOCUMENT_BY_SCORE_RULES = ("", "score", "approved")
@@ -38,6 +40,9 @@ def get_data_config() -> ml_collections.ConfigDict:
   cfg.feedback.template = "<critique>{critique}</critique>"
   cfg.feedback.dropout = 0.0  # chance a record's critique is left out (redrawn every epoch)
   cfg.feedback.annotated_fraction = 1.0  # share of records that keep their annotation at all
+  # '' = the record's own critique; 'shuffled' = another record's; 'neutral' = an uninformative
+  # prefix of the same length
+  cfg.feedback.control = ""
   cfg.feedback.weight = ml_collections.ConfigDict()
   # None = per the batch contract: 0 before the document (prefix), 1 after it (suffix).
   cfg.feedback.weight.critique = config_dict.placeholder(float)
@@ -93,6 +98,8 @@ def validate_data_config(cfg: ml_collections.ConfigDict) -> None:
     _fail("feedback.placement", fb.placement, f"one of {PLACEMENTS}")
   if fb.kind not in FEEDBACK_KINDS:
     _fail("feedback.kind", fb.kind, f"one of {FEEDBACK_KINDS}")
+  if fb.control not in CONTROLS:
+    _fail("feedback.control", fb.control, f"one of {CONTROLS}")
   if not isinstance(fb.template, str) or fb.template.count("{critique}") != 1:
     _fail("feedback.template", fb.template, "text containing '{critique}' exactly once")
   try:

@@ -15,6 +15,7 @@ from ixt_jax.data import vocab as vocab_lib
 
 CONDITIONS = ("none", "true", "positive")
 APPROVED_SCORE = 0.5  # document_by_score='approved' trains only on documents scored this or more
+NEUTRAL_FILLER = "This is a document. "  # the 'neutral' control's prefix, cut to the critique's length
 
 
 @dataclasses.dataclass(frozen=True)
@@ -29,6 +30,7 @@ class FeedbackSettings:
   document_weight: float
   prompt_weight: float
   document_by_score: str
+  control: str
 
   @classmethod
   def from_config(cls, data_cfg) -> FeedbackSettings:
@@ -37,7 +39,7 @@ class FeedbackSettings:
                dropout=float(fb.dropout), annotated_fraction=float(fb.annotated_fraction),
                critique_weight=config.critique_weight(fb),
                document_weight=float(fb.weight.document), prompt_weight=float(fb.weight.prompt),
-               document_by_score=fb.weight.document_by_score)
+               document_by_score=fb.weight.document_by_score, control=fb.control)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -77,13 +79,30 @@ def document_weight(record: records.Record, settings: FeedbackSettings) -> float
   return settings.document_weight * float(record.score >= APPROVED_SCORE)  # 'approved'
 
 
+def neutral_text(length: int) -> str:
+  return (NEUTRAL_FILLER * (length // len(NEUTRAL_FILLER) + 1))[:length]
+
+
+def donor_index(record_id: str, seed: int, num_records: int) -> int:
+  """The record whose critique the 'shuffled' control shows with `record_id`'s document."""
+  return int(unit_hash(seed, "shuffled", record_id) * num_records)
+
+
 def format_for_training(record: records.Record, settings: FeedbackSettings, *, seed: int,
-                        epoch: int) -> Formatted:
-  """The training layout; `annotated_fraction` is fixed per record, dropout redrawn per epoch."""
+                        epoch: int, donor: records.Record | None = None) -> Formatted:
+  """The training layout; `annotated_fraction` is fixed per record, dropout redrawn per epoch.
+
+  Controls: 'shuffled' shows `donor`'s critique (another record's, see donor_index) instead of the
+  record's own; 'neutral' shows a filler of the critique's length that says nothing about it.
+  """
   shown = (settings.placement != "none" and record.critique is not None
            and unit_hash(seed, "annotated", record.id) < settings.annotated_fraction
            and unit_hash(seed, "dropout", epoch, record.id) >= settings.dropout)
-  critique = critique_text(record.critique, record.score, settings) if shown else ""
+  critique = ""
+  if shown:
+    source = donor if settings.control == "shuffled" and donor is not None and donor.critique else record
+    text = neutral_text(len(record.critique)) if settings.control == "neutral" else source.critique
+    critique = critique_text(text, source.score, settings)
   return Formatted(critique=critique, critique_after=settings.placement == "suffix",
                    prompt=record.prompt, text=record.text,
                    document_weight=document_weight(record, settings),

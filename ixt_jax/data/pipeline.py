@@ -65,6 +65,17 @@ def record_order(num_records: int, *, seed: int, process_index: int = 0, process
   return ds.map_with_index(_EpochShuffle(num_records, seed))[process_index::process_count]
 
 
+def format_row(reader, refs: np.ndarray, row: int, epoch: int, settings: formatting.FeedbackSettings,
+               seed: int) -> formatting.Formatted:
+  """Training record `row` laid out for tokenization (under the 'shuffled' control, with the
+  critique of its donor record)."""
+  require_feedback = settings.placement != "none"
+  read = lambda r: records.parse_record(reader.read(refs[r]), require_feedback=require_feedback)
+  record = read(row)
+  donor = read(formatting.donor_index(record.id, seed, len(refs))) if settings.control == "shuffled" else None
+  return formatting.format_for_training(record, settings, seed=seed, epoch=epoch, donor=donor)
+
+
 class _TokenizeGroup:
   """A group of (epoch, row) pairs -> the row-sized elements of those records, in order, joined."""
 
@@ -77,11 +88,7 @@ class _TokenizeGroup:
     self._seed = seed
 
   def __call__(self, group) -> dict:
-    require_feedback = self._settings.placement != "none"
-    items = []
-    for epoch, row in group:
-      record = records.parse_record(self._reader.read(self._refs[row]), require_feedback=require_feedback)
-      items.append(formatting.format_for_training(record, self._settings, seed=self._seed, epoch=epoch))
+    items = [format_row(self._reader, self._refs, row, epoch, self._settings, self._seed) for epoch, row in group]
     return examples.join_elements(examples.tokenize(items, self._vocab, self._seq_len))
 
 

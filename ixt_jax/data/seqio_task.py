@@ -15,7 +15,6 @@ import tensorflow as tf
 from ixt_jax.data import corpus as corpus_lib
 from ixt_jax.data import formatting
 from ixt_jax.data import pipeline
-from ixt_jax.data import records
 from ixt_jax.data import vocab as vocab_lib
 
 _STRINGS = ("critique", "prompt", "text")
@@ -29,9 +28,7 @@ def _formatted_records(corpus, data_cfg, seed: int, num_epochs: int):
   reader = corpus.reader()
   order = pipeline.record_order(len(corpus.train_refs), seed=seed, num_epochs=num_epochs)
   for epoch, row in order:
-    record = records.parse_record(reader.read(corpus.train_refs[row]),
-                                  require_feedback=settings.placement != "none")
-    item = formatting.format_for_training(record, settings, seed=seed, epoch=epoch)
+    item = pipeline.format_row(reader, corpus.train_refs, row, epoch, settings, seed)
     yield {"critique": item.critique, "prompt": item.prompt or "", "text": item.text,
            "has_prompt": item.prompt is not None, "critique_after": item.critique_after,
            "critique_weight": item.critique_weight, "prompt_weight": item.prompt_weight,

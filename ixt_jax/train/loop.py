@@ -128,7 +128,8 @@ class _Runner:
           next(data_iter)
       progress = {**saved, "process_count": jax.process_count()}
       writer.drop_after(start_step)
-      log.info("resumed from step %d of %s", start_step, self.workdir)
+      if self.is_main:
+        print(f"resumed from step {start_step} of {self.workdir}", flush=True)
     else:
       if c.train.init_from:
         params = load_params(c.train.init_from, model_cfg, self.mesh)

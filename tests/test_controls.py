@@ -1,0 +1,49 @@
+"""Controls that separate a critique's information from its extra tokens: shuffled and neutral."""
+import pytest
+
+from ixt_jax.data import formatting, pipeline, vocab as vocab_lib
+from ixt_jax.data.corpus import scan_corpus
+from train_utils import make_corpus, tiny_config
+
+
+@pytest.fixture(scope="module")
+def corpus_dir(tmp_path_factory):
+  return make_corpus(tmp_path_factory.mktemp("controls") / "corpus", 90)
+
+
+def _formatted(corpus_dir, control):
+  c = tiny_config(corpus_dir)
+  c.data.feedback.control = control
+  vocab = vocab_lib.load_vocabulary(c.data)
+  corpus = scan_corpus(c.data, vocab)
+  settings = formatting.FeedbackSettings.from_config(c.data)
+  reader = corpus.reader()
+  return [pipeline.format_row(reader, corpus.train_refs, row, 0, settings, seed=0)
+          for row in range(len(corpus.train_refs))]
+
+
+def _critique(template_text):
+  return template_text.removeprefix("<critique>").removesuffix("</critique>")
+
+
+def test_shuffled_control_shows_other_documents_critiques_from_the_same_pool(corpus_dir):
+  own, shuffled = _formatted(corpus_dir, ""), _formatted(corpus_dir, "shuffled")
+  assert [a.text for a in own] == [b.text for b in shuffled]  # same documents, same order
+  moved = sum(a.critique != b.critique for a, b in zip(own, shuffled))
+  assert moved > 0.8 * len(own)
+  pool = {a.critique for a in own}
+  assert all(b.critique in pool for b in shuffled)  # real critiques, of other documents
+
+
+def test_neutral_control_is_as_long_as_the_critique_and_says_nothing(corpus_dir):
+  own, neutral = _formatted(corpus_dir, ""), _formatted(corpus_dir, "neutral")
+  for a, b in zip(own, neutral):
+    original = _critique(a.critique)
+    assert _critique(b.critique) == (formatting.NEUTRAL_FILLER * len(original))[:len(original)] != original
+
+
+def test_unknown_control_is_named(corpus_dir):
+  c = tiny_config(corpus_dir)
+  c.data.feedback.control = "scrambled"
+  with pytest.raises(ValueError, match="config.data.feedback.control='scrambled'"):
+    pipeline.make_train_iterator(c.data, vocab_lib.load_vocabulary(c.data), batch_size=8, seed=0)
