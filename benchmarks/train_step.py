@@ -23,6 +23,7 @@ flags.DEFINE_list("sizes", ["1m", "8m", "20m", "d512"], "ladder sizes to time")
 flags.DEFINE_integer("batch", 8, "rows per step")
 flags.DEFINE_integer("seq_len", 256, "tokens per row")
 flags.DEFINE_string("dtype", "float32", "compute dtype")
+flags.DEFINE_integer("vocab_size", 0, "output vocabulary (0 = the ladder's; e.g. 50257 for a GPT-2-sized head)")
 flags.DEFINE_integer("matmul_size", 4096, "side of the square matmul that sets the ceiling")
 flags.DEFINE_string("json", "", "also write the figures here")
 
@@ -51,10 +52,11 @@ def main(_):
         f"{'ceiling':>8} {'MFU':>6}")
   rows, ceilings = [], []
   for size in flags.FLAGS.sizes:
-    cfg = model_config(size)
+    cfg = model_config(size, **({"vocab_size": flags.FLAGS.vocab_size} if flags.FLAGS.vocab_size else {}))
     ceiling = matmul_flops(flags.FLAGS.matmul_size) / 1e9
     ceilings.append(ceiling)
-    tokens_per_s = measure_tokens_per_s(size, flags.FLAGS.batch, flags.FLAGS.seq_len, flags.FLAGS.dtype)
+    tokens_per_s = measure_tokens_per_s(size, flags.FLAGS.batch, flags.FLAGS.seq_len, flags.FLAGS.dtype,
+                                        cfg.vocab_size)
     flops_per_token = train_flops_per_token(cfg, flags.FLAGS.seq_len)
     achieved = tokens_per_s * flops_per_token / 1e9
     mfu = achieved / ceiling
