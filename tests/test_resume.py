@@ -15,8 +15,9 @@ STEPS = 24
 
 
 def _run(corpus, workdir):
-  subprocess.run([sys.executable, TINY_RUN, str(corpus), str(workdir), str(STEPS)], check=True,
-                 capture_output=True)
+  done = subprocess.run([sys.executable, TINY_RUN, str(corpus), str(workdir), str(STEPS)], capture_output=True,
+                        text=True)
+  assert done.returncode == 0, f"exit {done.returncode}:\n{done.stderr[-3000:]}"
 
 
 def _trajectory(workdir):
