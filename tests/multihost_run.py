@@ -8,8 +8,9 @@ import sys
 
 if __name__ == "__main__":
   corpus, workdir, role = sys.argv[1:4]
-  os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={4 if role == 'single' else 2}"
   sys.path.insert(0, os.path.dirname(__file__))
+  from xla_env import xla_flags  # pylint: disable=g-import-not-at-top
+  os.environ["XLA_FLAGS"] = xla_flags(4 if role == "single" else 2)
   import numpy as np  # pylint: disable=g-import-not-at-top
   from ixt_jax.data import pipeline  # pylint: disable=g-import-not-at-top
   from ixt_jax.train import loop  # pylint: disable=g-import-not-at-top

@@ -14,17 +14,11 @@ from ixt_jax.data import heldout
 from ixt_jax.data import pipeline
 from ixt_jax.data import records
 from ixt_jax.data import synthetic
+from conftest import SYNTHETIC_RECORDS
 from ixt_jax.data import vocab as vocab_lib
 
 SEQ_LEN = 128
-RECORDS = synthetic.synthetic_records(300)  # the sample test_vocab trains on: one cached model
-
-
-@pytest.fixture(scope="module")
-def vocab(tmp_path_factory):
-  cache = tmp_path_factory.getbasetemp() / "vocab-cache"
-  return vocab_lib.SentencePieceVocabulary(
-      vocab_lib.train_sentencepiece([r["text"] for r in RECORDS], 512, cache))
+RECORDS = SYNTHETIC_RECORDS  # the sample the `vocab` fixture (conftest.py) trains on
 
 
 @pytest.fixture(scope="module")

@@ -16,6 +16,7 @@ from ixt_jax.evaluate.prompts import prompt_ids
 from ixt_jax.feedback.critic import Failure, Feedback
 from ixt_jax.feedback.served import ServedCritic
 from ixt_jax.train.loop import train_and_evaluate
+from xla_env import xla_flags
 from train_utils import make_corpus, tiny_config
 
 CRITIQUE = "A flawless document."
@@ -28,7 +29,7 @@ def server(tmp_path_factory):
   c = tiny_config(make_corpus(root / "corpus", 120), steps=4, checkpoint_every=4)
   c.optimizer.warmup_steps = 1
   train_and_evaluate(c, root / "run", lambda _: CRITIQUE)
-  env = dict(os.environ, XLA_FLAGS="--xla_force_host_platform_device_count=2")
+  env = dict(os.environ, XLA_FLAGS=xla_flags(2))
   process = subprocess.Popen(
       [sys.executable, "-m", "experiments.serve", f"--run_dir={root / 'run'}", "--port=0", "--model_name=tiny",
        f"--critique={CRITIQUE}"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,

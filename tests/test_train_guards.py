@@ -95,8 +95,9 @@ def _state_arrays(workdir, c, devices):
   """Params and optimizer state restored on a mesh of `devices` simulated devices, as numpy."""
   code = f"""
 import os, sys, pickle
-os.environ["XLA_FLAGS"] = "--xla_force_host_platform_device_count={devices}"
 sys.path.insert(0, {os.path.dirname(__file__)!r})
+from xla_env import xla_flags
+os.environ["XLA_FLAGS"] = xla_flags({devices})
 import jax, numpy as np
 from ixt_jax.data import vocab as vocab_lib
 from ixt_jax.parallel.mesh import make_mesh

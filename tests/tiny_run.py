@@ -8,9 +8,9 @@ import os
 import sys
 
 if __name__ == "__main__":
-  devices = sys.argv[4] if len(sys.argv) > 4 else "8"
-  os.environ["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
   sys.path.insert(0, os.path.dirname(__file__))
+  from xla_env import xla_flags  # pylint: disable=g-import-not-at-top
+  os.environ["XLA_FLAGS"] = xla_flags(int(sys.argv[4]) if len(sys.argv) > 4 else 8)
   from ixt_jax.train.loop import train_and_evaluate  # pylint: disable=g-import-not-at-top
   from train_utils import positive_critique, tiny_config  # pylint: disable=g-import-not-at-top
 

@@ -38,3 +38,9 @@ def initialize(mode: str = "auto", coordinator_address: str = "", num_processes:
     kwargs = dict(coordinator_address=coordinator_address, num_processes=num_processes, process_id=process_id)
   jax.distributed.initialize(**kwargs)
   return True
+
+
+def overlapping_collectives_unsafe() -> bool:
+  """Whether computations with collectives must not overlap: several CPU processes (gloo) can
+  deadlock when each process's devices run two such computations in different orders."""
+  return jax.process_count() > 1 and jax.devices()[0].platform == "cpu"

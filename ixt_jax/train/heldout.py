@@ -17,6 +17,7 @@ from jax.sharding import NamedSharding
 
 from ixt_jax.data import corpus as corpus_lib
 from ixt_jax.data import pipeline
+from ixt_jax.parallel import distributed
 from ixt_jax.train.loss import next_token_targets, weighted_cross_entropy
 from ixt_jax.train.step import MODEL_INPUTS
 
@@ -68,7 +69,11 @@ def make_eval_step(graphdef: nnx.GraphDef):
 
 def _sums(eval_step, params, batches: list[dict], to_device) -> np.ndarray:
   """[nats, document tokens, document bytes] over `batches` (all steps dispatched, then read)."""
-  on_device = [eval_step(params, to_device(b)) for b in batches]
+  on_device = []
+  for batch in batches:
+    on_device.append(eval_step(params, to_device(batch)))
+    if distributed.overlapping_collectives_unsafe():
+      jax.block_until_ready(on_device[-1])
   n_bytes = sum(float(b["document_bytes"].sum()) for b in batches)
   return np.array([sum(float(s) for s, _ in on_device), sum(float(w) for _, w in on_device), n_bytes])
 

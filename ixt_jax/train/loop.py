@@ -188,6 +188,7 @@ class _Runner:
               flush=True)
 
     triggers = SaveTriggers(c.train.checkpoint_minutes)
+    serialize = distributed.overlapping_collectives_unsafe()
     pending = None
     preempted = False
     with use_mesh(self.mesh):
@@ -198,6 +199,8 @@ class _Runner:
           data_iter.set_state(position)
         batch = self._to_device(next(data_iter))
         state, metrics = train_step(state, batch)   # dispatched; runs while we read step - 1
+        if serialize:
+          jax.block_until_ready(metrics)
         if pending is not None:
           report(*pending)
         pending = (step, metrics)
