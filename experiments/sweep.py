@@ -15,7 +15,6 @@ import os
 os.environ.setdefault("EPATH_USE_TF", "false")
 
 import dataclasses  # pylint: disable=g-import-not-at-top
-import json
 import subprocess
 import sys
 

@@ -1,5 +1,4 @@
 """The seqio Task yields the Grain pipeline's token ids, element for element."""
-import itertools
 
 import numpy as np
 import pytest

@@ -1,10 +1,9 @@
 """Meshes and the rules table: sharded loss and gradients equal the single-device result."""
 import jax
-import jax.numpy as jnp
 import numpy as np
 import pytest
 from flax import nnx
-from jax.sharding import NamedSharding, PartitionSpec
+from jax.sharding import NamedSharding
 
 from ixt_jax.models import Transformer, model_config
 from ixt_jax.parallel.mesh import make_mesh, resolve_mesh_shape

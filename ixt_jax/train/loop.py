@@ -9,7 +9,6 @@ import time
 from collections.abc import Callable
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 from etils import epath
 from jax.sharding import NamedSharding, PartitionSpec
