@@ -41,6 +41,7 @@ def initialize(mode: str = "auto", coordinator_address: str = "", num_processes:
 
 
 def overlapping_collectives_unsafe() -> bool:
-  """Whether computations with collectives must not overlap: several CPU processes (gloo) can
-  deadlock when each process's devices run two such computations in different orders."""
-  return jax.process_count() > 1 and jax.devices()[0].platform == "cpu"
+  """Whether computations with collectives must not overlap. On CPU, with several devices (simulated
+  ones in one process, or gloo across processes), two in-flight computations can join each other's
+  collective rendezvous in different orders and hang; accelerators order them and keep the overlap."""
+  return jax.device_count() > 1 and jax.devices()[0].platform == "cpu"
