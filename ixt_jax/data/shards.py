@@ -95,13 +95,18 @@ def read_shard(path: epath.PathLike) -> Iterator[bytes]:
       reader.close()
 
 
-def write_manifest(directory: epath.PathLike, manifest: dict[str, Any]) -> None:
-  """Writes `manifest.json` atomically; shards listed there must already exist."""
-  path = epath.Path(directory) / MANIFEST
+def write_json(path: epath.PathLike, value: Any, **dumps_kwargs) -> None:
+  """Writes `value` as JSON atomically (temp file, then replace): a reader never sees half a file."""
+  path = epath.Path(path)
   path.parent.mkdir(parents=True, exist_ok=True)
   tmp = _temporary_sibling(path)
-  tmp.write_text(json.dumps(manifest, indent=2, sort_keys=True))
+  tmp.write_text(json.dumps(value, indent=2, sort_keys=True, **dumps_kwargs))
   tmp.replace(path)
+
+
+def write_manifest(directory: epath.PathLike, manifest: dict[str, Any]) -> None:
+  """Writes `manifest.json` atomically; shards listed there must already exist."""
+  write_json(epath.Path(directory) / MANIFEST, manifest)
 
 
 def read_manifest(directory: epath.PathLike) -> dict[str, Any]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import time
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +18,7 @@ from jax.sharding import NamedSharding
 
 from ixt_jax import feedback
 from ixt_jax.data import corpus as corpus_lib
+from ixt_jax.data import shards
 from ixt_jax.evaluate.run_dir import LoadedRun, load_run
 from ixt_jax.evaluate.sampling import Sampler
 from ixt_jax.evaluate.speed import decode_speed
@@ -50,12 +50,6 @@ def heldout_losses(run: LoadedRun, positive_critique: Callable[[str], str],
                                  lambda batch: heldout.share_to_device(batch, sharding))
 
 
-def write_json_atomically(path: epath.Path, value: Any) -> None:
-  tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
-  tmp.write_text(json.dumps(value, indent=2, sort_keys=True))
-  tmp.replace(path)  # atomic, over an existing file
-
-
 def evaluate_run(run_dir: epath.PathLike, settings: TaskSettings = TaskSettings(),
                  speed_new_tokens: int = 128) -> dict[str, Any]:
   """Evaluates the latest checkpoint of `run_dir`; returns what it writes to eval.json."""
@@ -81,10 +75,10 @@ def evaluate_run(run_dir: epath.PathLike, settings: TaskSettings = TaskSettings(
       "wall_seconds": time.time() - start,
   }
   if jax.process_index() == 0:
-    write_json_atomically(run.path / EVAL_FILE, result)
+    shards.write_json(run.path / EVAL_FILE, result)
     summary_path = run.path / SUMMARY_FILE
     if summary_path.exists():
       summary = json.loads(summary_path.read_text())
       summary.setdefault("eval", {}).update(report.scores)
-      write_json_atomically(summary_path, summary)
+      shards.write_json(summary_path, summary)
   return result

@@ -137,19 +137,12 @@ def _annotate_shard(in_path: epath.Path, out_path: epath.Path, work: epath.Path,
       judged_by_domain=judge.judged_by_domain, tokens=previous["tokens"] + judge.tokens,
       tokens_unknown=previous["tokens_unknown"] + judge.tokens_unknown, kept=previous["kept"] + judge.kept,
       cached=previous["cached"] + judge.cached)
-  _write_json(stats_path, stats)
+  shards.write_json(stats_path, stats)
   if failures:
     replace_shard(failures_path, failures)
   elif failures_path.exists():
     failures_path.unlink()
   replace_shard(out_path, annotated)
-
-
-def _write_json(path: epath.Path, value: Any) -> None:
-  path.parent.mkdir(parents=True, exist_ok=True)
-  tmp = path.parent / f".{path.name}.tmp"
-  tmp.write_text(json.dumps(value, indent=2, sort_keys=True))
-  tmp.replace(path)
 
 
 def _finish(input_dir: epath.Path, output_dir: epath.Path, names: list[str], fmt: str,
@@ -159,7 +152,7 @@ def _finish(input_dir: epath.Path, output_dir: epath.Path, names: list[str], fmt
     return None
   stats = [json.loads((output_dir / "stats" / f"{n}.json").read_text()) for n in names]
   summary = annotate_stats.merge(stats, critic.describe())
-  _write_json(output_dir / "summary.json", summary)
+  shards.write_json(output_dir / "summary.json", summary)
   source = shards.read_manifest(input_dir) if (input_dir / shards.MANIFEST).exists() else {}
   manifest = {k: v for k, v in source.items() if k not in ("format", "records", "shards", "stage")}
   manifest.update(

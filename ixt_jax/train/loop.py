@@ -2,7 +2,6 @@
 metrics and the run's summary.json (the contract in ARCHITECTURE.md)."""
 from __future__ import annotations
 
-import json
 import logging
 import math
 import time
@@ -14,7 +13,7 @@ from etils import epath
 from jax.sharding import NamedSharding, PartitionSpec
 
 from ixt_jax.data import corpus as corpus_lib
-from ixt_jax.data import pipeline, vocab as vocab_lib
+from ixt_jax.data import pipeline, shards, vocab as vocab_lib
 from ixt_jax.models import param_counts, train_flops_per_token
 from ixt_jax.parallel import distributed
 from ixt_jax.parallel.mesh import data_parallel_size, make_mesh
@@ -78,7 +77,7 @@ class _Runner:
       resolved = {"config": c.to_dict(), "model": model_cfg.__dict__, "n_params": counts,
                   "flops_per_token": flops_per_token, "tokenizer": vocab.sha256, "vocab_path": vocab.path,
                   "mesh": dict(self.mesh.shape), "process_count": jax.process_count()}
-      (self.workdir / "config.json").write_text(json.dumps(resolved, indent=2, sort_keys=True, default=str))
+      shards.write_json(self.workdir / "config.json", resolved, default=str)
 
     tx, schedule = make_optimizer(c.optimizer, total_steps)
     ss = sharded_setup(model_cfg, tx, self.mesh, c.seed)
@@ -266,7 +265,7 @@ class _Runner:
     if c.budget:
       summary["budget"] = c.budget
     if self.is_main:
-      (self.workdir / SUMMARY_FILE).write_text(json.dumps(summary, indent=2, sort_keys=True))
+      shards.write_json(self.workdir / SUMMARY_FILE, summary)  # atomic: its presence means "finished"
     return summary
 
 
