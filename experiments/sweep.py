@@ -150,7 +150,7 @@ def run_locally(planned: list[PlannedRun]) -> list[str]:
 
 
 def fit_sweep(c, planned: list[PlannedRun], root: epath.Path) -> None:
-  """Runs experiments.fit on the finished runs, leaving out methods too thin for the parametric law."""
+  """Runs experiments.fit on this sweep's methods, leaving out those too thin for the parametric law."""
   runs = [p.run for p in planned]
   unfittable = grid.unfittable_methods(runs)
   for reason in unfittable.values():
@@ -160,8 +160,9 @@ def fit_sweep(c, planned: list[PlannedRun], root: epath.Path) -> None:
   methods = [m for m in c.methods if m not in unfittable]
   if not methods:
     return
-  args = ["experiments.fit", f"--sweep_dir={root / 'runs'}", f"--out={root / 'fits'}", f"--bootstrap={c.fit.bootstrap}"]
-  run_module(args + ([f"--methods={','.join(methods)}"] if unfittable else []))
+  # Always named: another sweep (controls, say) may share DIR/runs, and its runs are not this fit's.
+  run_module(["experiments.fit", f"--sweep_dir={root / 'runs'}", f"--out={root / 'fits'}",
+              f"--bootstrap={c.fit.bootstrap}", f"--methods={','.join(methods)}"])
 
 
 def _describe(planned: list[PlannedRun]) -> str:

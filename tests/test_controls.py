@@ -1,7 +1,7 @@
-"""Controls that separate a critique's information from its extra tokens: shuffled and neutral."""
+"""Controls that separate a critique's information from its extra tokens (shuffled, neutral), and filtering."""
 import pytest
 
-from ixt_jax.data import formatting, pipeline, vocab as vocab_lib
+from ixt_jax.data import formatting, pipeline, records, vocab as vocab_lib
 from ixt_jax.data.corpus import scan_corpus
 from train_utils import make_corpus, tiny_config
 
@@ -46,4 +46,30 @@ def test_unknown_control_is_named(corpus_dir):
   c = tiny_config(corpus_dir)
   c.data.feedback.control = "scrambled"
   with pytest.raises(ValueError, match="config.data.feedback.control='scrambled'"):
+    pipeline.make_train_iterator(c.data, vocab_lib.load_vocabulary(c.data), batch_size=8, seed=0)
+
+
+def _scan(corpus_dir, min_score):
+  c = tiny_config(corpus_dir)
+  c.data.train_min_score = min_score
+  vocab = vocab_lib.load_vocabulary(c.data)
+  corpus = scan_corpus(c.data, vocab)
+  reader = corpus.reader()
+  scores = [records.parse_record(reader.read(ref), require_feedback=True).score for ref in corpus.train_refs]
+  return corpus, scores
+
+
+def test_filtering_control_trains_only_on_approved_documents_and_keeps_the_heldout_split(corpus_dir):
+  everything, all_scores = _scan(corpus_dir, -1.0)
+  approved, kept_scores = _scan(corpus_dir, formatting.APPROVED_SCORE)
+  assert min(all_scores) < formatting.APPROVED_SCORE  # the corpus has flawed documents to drop
+  assert kept_scores and min(kept_scores) >= formatting.APPROVED_SCORE
+  assert len(kept_scores) == sum(s >= formatting.APPROVED_SCORE for s in all_scores)
+  assert [r.id for r in approved.heldout] == [r.id for r in everything.heldout]
+
+
+def test_filtering_threshold_out_of_range_is_named(corpus_dir):
+  c = tiny_config(corpus_dir)
+  c.data.train_min_score = 1.5
+  with pytest.raises(ValueError, match="config.data.train_min_score=1.5"):
     pipeline.make_train_iterator(c.data, vocab_lib.load_vocabulary(c.data), batch_size=8, seed=0)

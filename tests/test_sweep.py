@@ -8,7 +8,7 @@ import time
 from etils import epath
 import pytest
 
-from configs.sweeps import cpu_small, cpu_tiny, pod_example
+from configs.sweeps import cpu_small, cpu_study, cpu_tiny, pod_example
 from experiments import sweep, sweep_scripts
 from ixt_jax.models.sizes import model_config, param_counts, train_flops_per_token
 from ixt_jax.scaling import grid
@@ -90,7 +90,7 @@ def test_fit_minimums_are_the_fits_own():
   assert grid.isoflop_gaps(thin) and not grid.isoflop_gaps(_plan(compute_budgets=(1e12, 3e12)))
 
 
-@pytest.mark.parametrize("config_module, vocab_size", [(cpu_small, 2048), (pod_example, 32768), (cpu_tiny, 268)])
+@pytest.mark.parametrize("config_module, vocab_size", [(cpu_small, 2048), (cpu_study, 2048), (pod_example, 32768), (cpu_tiny, 268)])
 def test_shipped_sweeps_plan_and_meet_the_study_rules(config_module, vocab_size):
   c = config_module.get_config()
   sizes = []
@@ -107,6 +107,18 @@ def test_shipped_sweeps_plan_and_meet_the_study_rules(config_module, vocab_size)
       seeded = {r.point for r in runs if r.method == method and r.seed == 2}
       assert len(seeded) >= 2 and all(
           {r.seed for r in runs if r.point == p and r.method == method} >= {0, 1, 2} for p in seeded)
+
+
+def test_cpu_study_parts_tune_both_methods_and_run_controls_where_seed_noise_is_measured():
+  lr, study, controls = (cpu_study.get_config(part) for part in cpu_study.PARTS)
+  assert len(lr.sizes) == 2 and set(lr.methods) == {"ixt", "baseline"} and len(lr.lr_sweep.learning_rates) >= 3
+  assert len(study.sizes) >= 4 and len(study.compute_budgets) >= 3 and "ixt_cooldown" in study.methods
+  assert study.study_point in study.extra_seed_points and list(controls.sizes) == [study.study_point.split("/")[0]]
+  assert set(cpu_study.CONTROLS) <= set(controls.methods) and {"ixt", "baseline"} <= set(controls.methods)
+  # The controls reuse the grid's own ixt and baseline runs: the same rules and overrides give the same commands.
+  assert (controls.rules, controls.overrides, controls.seq_len) == (study.rules, study.overrides, study.seq_len)
+  with pytest.raises(ValueError, match="cpu_study part 'grid2'"):
+    cpu_study.get_config("grid2")
 
 
 def test_a_failed_run_is_counted_and_the_others_still_run(tmp_path):

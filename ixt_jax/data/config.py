@@ -50,6 +50,10 @@ def get_data_config() -> ml_collections.ConfigDict:
   cfg.feedback.weight.prompt = 0.0  # post-training prompts are context, not targets
   cfg.feedback.weight.document_by_score = ""  # one of DOCUMENT_BY_SCORE_RULES
 
+  # Filtering control: train only on records the critic scored at least this (held-out sets keep every
+  # record); -1 = train on everything. The built-in critics approve at 0.5 (formatting.APPROVED_SCORE).
+  cfg.train_min_score = -1.0
+
   cfg.heldout = ml_collections.ConfigDict()
   cfg.heldout.fraction = 0.01  # share of distinct documents held out (by content hash)
   cfg.heldout.count = 0  # > 0: instead hold out this many documents per domain
@@ -116,6 +120,8 @@ def validate_data_config(cfg: ml_collections.ConfigDict) -> None:
     _fail("feedback.weight.document_by_score", fb.weight.document_by_score,
           f"one of {DOCUMENT_BY_SCORE_RULES}")
 
+  if cfg.train_min_score != -1.0:
+    _check_number(cfg, "train_min_score", 0.0, 1.0)
   _check_number(cfg, "heldout.fraction", 0.0, 1.0)
   if cfg.heldout.fraction >= 1.0:
     _fail("heldout.fraction", cfg.heldout.fraction, "less than 1 (something must remain to train on)")

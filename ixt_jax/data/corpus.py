@@ -132,7 +132,7 @@ def scan_corpus(data_cfg, vocab) -> Corpus:
   require_feedback = data_cfg.feedback.placement != "none"
   quarantine = records.Quarantine()
   length_check = _CritiqueLengthCheck(data_cfg.feedback.template, data_cfg.seq_len, vocab, quarantine)
-  refs, hashes, domains = [], [], []
+  refs, hashes, domains, approved = [], [], [], []
   for shard_index, path in enumerate(paths):
     for index, position, raw in _shard_records(path):
       try:
@@ -145,6 +145,7 @@ def scan_corpus(data_cfg, vocab) -> Corpus:
       refs.append((shard_index, position, len(raw)))
       hashes.append(heldout.content_hash(record))
       domains.append(record.domain)
+      approved.append(record.score is not None and record.score >= data_cfg.train_min_score)
   length_check.flush()
   valid = np.ones(len(refs), bool)
   valid[length_check.refused_rows] = False
@@ -161,9 +162,12 @@ def scan_corpus(data_cfg, vocab) -> Corpus:
   hash_array = np.asarray(hashes, np.uint64)[valid]
   domain_array = np.asarray(domains, object)[valid]
   held = heldout.heldout_mask(hash_array, domain_array, data_cfg.heldout.fraction, data_cfg.heldout.count)
+  train = ~held
+  if data_cfg.train_min_score >= 0:  # the filtering control: the held-out split is the same either way
+    train &= np.asarray(approved, bool)[valid]
   return Corpus(
       shard_paths=tuple(str(p) for p in paths),
-      train_refs=refs_array[~held],
+      train_refs=refs_array[train],
       heldout=_read_heldout(paths, refs_array[held], hash_array[held]),
       bad_counts=dict(quarantine.counts),
       records_seen=seen,

@@ -1,0 +1,76 @@
+r"""The report of a finished study (experiments.study): summaries, fits, figures and tables, in one folder.
+
+  python -m experiments.study_report --config=configs/sweeps/cpu_study.py --workdir=runs/cpu_study \
+      --out=experiments/results/cpu_study
+
+OUT/runs/<run>/summary.json            every grid and control run (what the fits read)
+OUT/lr_sweep/lr<value>/<run>/          the learning-rate sweep's summaries and config.json (the lr)
+OUT/lr_rule.json                       the rule fitted to them
+OUT/fits.json, OUT/*.png|pdf           the grid's fits (N non-embedding) and their figures: re-fitting
+                                       OUT/runs gives fits.json again (tests/test_study_results.py)
+OUT/fits_total_params.json             the same fit with N = all parameters (small scale moves exponents)
+OUT/seed_noise, controls, lr_sweep     the study's own figures
+OUT/tables.md                          every table the README's Results section shows
+"""
+import json
+import shutil
+
+from absl import app, flags
+from etils import epath
+from ml_collections import config_flags
+
+from experiments import study_tables
+from ixt_jax.scaling import fit, outputs, plots, summaries
+
+_CONFIG = config_flags.DEFINE_config_file("config", None, "study config (configs/sweeps/cpu_study.py)")
+flags.DEFINE_string("workdir", "", "the study directory experiments.study wrote")
+flags.DEFINE_string("out", "", "where the report goes")
+
+KEPT_FILES = ("summary.json", "config.json")
+
+
+def copy_runs(source: epath.Path, dest: epath.Path) -> int:
+  """Copies each finished run's summary and config (no checkpoints, no logs); returns how many."""
+  count = 0
+  for summary in sorted(source.glob("*/summary.json")):
+    run = dest / summary.parent.name
+    run.mkdir(parents=True, exist_ok=True)
+    for name in KEPT_FILES:
+      shutil.copyfile(summary.parent / name, run / name)
+    count += 1
+  return count
+
+
+def fit_study(c, runs_dir: str, n_kind: str = "non_embedding") -> tuple[dict, summaries.Runs]:
+  """The grid's fit, exactly as the test re-does it: the grid methods, the config's bootstrap, seed 0."""
+  runs = summaries.load_runs(runs_dir)
+  fits = fit.fit_sweep(runs, n_kind=n_kind, n_bootstrap=c.fit.bootstrap, seed=0, methods=list(c.methods),
+                       progress=False)
+  return fits, runs
+
+
+def main(argv):
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments {argv[1:]}")
+  f = flags.FLAGS
+  c, root, out = _CONFIG.value, epath.Path(f.workdir), epath.Path(f.out)
+  copied = copy_runs(root / "runs", out / "runs")
+  for lr_dir in sorted((root / "lr_sweep").glob("lr*")):
+    copied += copy_runs(lr_dir / "runs", out / "lr_sweep" / lr_dir.name)
+  shutil.copyfile(root / "lr_rule.json", out / "lr_rule.json")
+  print(f"copied {copied} runs into {out}")
+
+  fits, runs = fit_study(c, str(out / "runs"))
+  outputs.write_fits(fits, str(out))
+  outputs.save_figures(plots.make_figures(fits, runs), str(out))
+  total, _ = fit_study(c, str(out / "runs"), n_kind="total")
+  (out / "fits_total_params.json").write_text(json.dumps(outputs.jsonable(total), indent=2))
+
+  tables = study_tables.Study.load(out, c)
+  outputs.save_figures(tables.figures(), str(out))
+  (out / "tables.md").write_text(tables.markdown(fits, total))
+  print((out / "tables.md").read_text())
+
+
+if __name__ == "__main__":
+  app.run(main)

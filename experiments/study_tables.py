@@ -1,0 +1,210 @@
+"""The tables and study figures of a finished study report folder (experiments.study_report writes it).
+
+Reads only the copied summaries (`OUT/runs`, `OUT/lr_sweep`), `lr_rule.json` and the fits, so the
+README's tables can be rebuilt from what is committed.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from etils import epath
+import matplotlib
+import numpy as np
+
+from ixt_jax.scaling import report
+
+matplotlib.use("Agg")
+from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+
+PAPER_HEADLINE = "up to 2.8x compute efficiency at 7.5B-12B parameters (the paper's claim; not measured here)"
+
+
+@dataclasses.dataclass(frozen=True)
+class Run:
+  name: str
+  method: str
+  size: str
+  budget: str  # 'C3e12'
+  seed: int
+  summary: dict
+  learning_rate: float
+
+  @property
+  def eval(self) -> dict:
+    return self.summary["eval"]
+
+
+def _read_runs(folder: epath.Path) -> list[Run]:
+  runs = []
+  for path in sorted(folder.glob("*/summary.json")):
+    method, size, budget, seed = path.parent.name.split("-")  # <method>-<size>-<budget>-s<seed>
+    config = json.loads((path.parent / "config.json").read_text())["config"]
+    runs.append(Run(path.parent.name, method, size, budget, int(seed[1:]), json.loads(path.read_text()),
+                    float(config["optimizer"]["learning_rate"])))
+  return runs
+
+
+def _stats(values: list[float]) -> tuple[float, float]:
+  """(mean, sample standard deviation; NaN for one value)."""
+  return float(np.mean(values)), float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
+
+
+def _score(value) -> str:
+  return "-" if value is None else f"{value:.3f}"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+  lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+  return "\n".join(lines + ["| " + " | ".join(row) + " |" for row in rows])
+
+
+@dataclasses.dataclass
+class Study:
+  config: object
+  runs: list[Run]  # grid and controls
+  lr_runs: list[Run]
+  rule: dict
+
+  @classmethod
+  def load(cls, out: epath.Path, config) -> Study:
+    lr_runs = [r for lr_dir in sorted((out / "lr_sweep").glob("lr*")) for r in _read_runs(lr_dir)]
+    return cls(config, _read_runs(out / "runs"), lr_runs, json.loads((out / "lr_rule.json").read_text()))
+
+  def select(self, **fields) -> list[Run]:
+    return [r for r in self.runs if all(getattr(r, k) == v for k, v in fields.items())]
+
+  def losses(self, **fields) -> list[float]:
+    return [r.eval["loss"] for r in self.select(**fields)]
+
+  @property
+  def seed_points(self) -> list[tuple[str, str]]:
+    """(size, budget) of the grid points run with more than one seed."""
+    return sorted({(r.size, r.budget) for r in self.runs if r.seed > 0})
+
+  def seed_noise(self, size: str, budget: str, method: str = "baseline") -> float:
+    return _stats(self.losses(size=size, budget=budget, method=method))[1]
+
+  # Tables.
+
+  def grid_table(self) -> str:
+    header = ["size", "N (non-emb.)", "budget", "tokens", "IXT loss (bpb)", "IXT, no critique", "IXT-cooldown",
+              "baseline loss (bpb)", "IXT vs baseline", "math EM IXT / base", "code pass@1 IXT / base"]
+    rows = []
+    for size in self.config.sizes:
+      for budget in sorted({r.budget for r in self.select(size=size)}, key=lambda b: float(b[1:])):
+        ixt, cool, base = (self.select(size=size, budget=budget, method=m, seed=0)[0]
+                           for m in ("ixt", "ixt_cooldown", "baseline"))
+        gap = ixt.eval["loss"] / base.eval["loss"] - 1
+        rows.append([
+            size, f"{ixt.summary['n_params_non_embedding']:,}", budget[1:], f"{ixt.summary['tokens']:,}",
+            f"{ixt.eval['loss']:.4f} ({ixt.eval['bits_per_byte']:.3f})", f"{ixt.eval['loss_unconditioned']:.4f}",
+            f"{cool.eval['loss']:.4f}", f"{base.eval['loss']:.4f} ({base.eval['bits_per_byte']:.3f})", f"{gap:+.2%}",
+            f"{_score(ixt.eval['math_em'])} / {_score(base.eval['math_em'])}",
+            f"{_score(ixt.eval['code_pass1'])} / {_score(base.eval['code_pass1'])}"])
+    return _table(header, rows)
+
+  def seed_table(self) -> str:
+    header = ["point", "method", "seeds", "loss mean", "loss std", "method - baseline", "in baseline stds"]
+    rows = []
+    for size, budget in self.seed_points:
+      base_mean, base_std = _stats(self.losses(size=size, budget=budget, method="baseline"))
+      for method in self.config.methods:
+        mean, std = _stats(self.losses(size=size, budget=budget, method=method))
+        count = len(self.losses(size=size, budget=budget, method=method))
+        effect = mean - base_mean
+        rows.append([f"{size}/{budget}", method, str(count), f"{mean:.4f}", f"{std:.4f}", f"{effect:+.4f}",
+                     "-" if method == "baseline" else f"{effect / base_std:+.1f}"])
+    return _table(header, rows)
+
+  def controls_table(self) -> str:
+    size, budget = self.config.study_point.replace("/", " ").split()
+    base = self.select(size=size, budget=budget, method="baseline", seed=0)[0]
+    noise = self.seed_noise(size, budget)
+    header = ["method", "held-out loss (own condition)", "no critique", "vs baseline", "in baseline stds",
+              "documents read", "math EM", "code pass@1"]
+    rows = []
+    for run in sorted(self.select(size=size, budget=budget, seed=0), key=lambda r: r.eval["loss"]):
+      effect = run.eval["loss"] - base.eval["loss"]
+      rows.append([run.method, f"{run.eval['loss']:.4f}", f"{run.eval['loss_unconditioned']:.4f}", f"{effect:+.4f}",
+                   f"{effect / noise:+.1f}", f"{run.summary['documents']:,}", _score(run.eval["math_em"]),
+                   _score(run.eval["code_pass1"])])
+    return _table(header, rows)
+
+  def lr_table(self) -> str:
+    header = ["size", "N (non-emb.)", "method", *(f"lr {lr:g}" for lr in sorted({r.learning_rate for r in self.lr_runs}))]
+    rows = []
+    for size in sorted({r.size for r in self.lr_runs}):
+      for method in sorted({r.method for r in self.lr_runs}):
+        mine = sorted((r for r in self.lr_runs if r.size == size and r.method == method), key=lambda r: r.learning_rate)
+        rows.append([size, f"{mine[0].summary['n_params_non_embedding']:,}", method,
+                     *(f"{r.eval['loss']:.4f}" for r in mine)])
+    rule = self.rule
+    best = "; ".join(f"N = {s['n_params']:,}: {s['best_lr']:.4g}" + (" (edge of the range)" if s["at_edge"] else "")
+                     for s in rule["sizes"])
+    return (_table(header, rows) + f"\n\nBest learning rate (parabola in log lr through the mean over methods): "
+            f"{best}.\nRule: lr = {rule['lr_reference']:.4g} x (N / {rule['n_reference']:,})^-{rule['lr_exponent']:.3f}")
+
+  def markdown(self, fits: dict, fits_total: dict) -> str:
+    return "\n\n".join([
+        "## Grid (seed 0; IXT scored with a positive critique, its own inference condition)", self.grid_table(),
+        "## Seed noise", self.seed_table(),
+        f"## Controls and ablations at {self.config.study_point} (seed 0)", self.controls_table(),
+        "## Learning-rate sweep (held-out loss)", self.lr_table(),
+        "## Fits (N = non-embedding parameters)", "```\n" + report.format_fits(fits) + "\n```",
+        "## Fits (N = all parameters)", "```\n" + report.format_fits(fits_total) + "\n```",
+        f"Paper: {PAPER_HEADLINE}."]) + "\n"
+
+  # Figures.
+
+  def figures(self) -> dict:
+    return {"seed_noise": self.seed_noise_figure(), "controls": self.controls_figure(),
+            "lr_sweep": self.lr_figure()}
+
+  def seed_noise_figure(self):
+    points = self.seed_points
+    fig, axes = plt.subplots(1, len(points), figsize=(4.5 * len(points), 3.6), squeeze=False)
+    for ax, (size, budget) in zip(axes[0], points):
+      for i, method in enumerate(self.config.methods):
+        losses = self.losses(size=size, budget=budget, method=method)
+        ax.scatter([i] * len(losses), losses, color=f"C{i}", alpha=0.7)
+        ax.hlines(np.mean(losses), i - 0.3, i + 0.3, color=f"C{i}")
+      ax.set_xticks(range(len(self.config.methods)), list(self.config.methods))
+      ax.set_title(f"{size} at C = {budget[1:]} FLOPs: each dot a seed")
+      ax.set_ylabel("held-out clean loss (nats/token)")
+    fig.tight_layout()
+    return fig
+
+  def controls_figure(self):
+    size, budget = self.config.study_point.replace("/", " ").split()
+    base = self.select(size=size, budget=budget, method="baseline", seed=0)[0].eval["loss"]
+    runs = sorted(self.select(size=size, budget=budget, seed=0), key=lambda r: r.eval["loss"])
+    noise = self.seed_noise(size, budget) * np.sqrt(2)  # the spread of a difference of two single-seed runs
+    fig, ax = plt.subplots(figsize=(7, 0.4 * len(runs) + 1.2))
+    effects = [r.eval["loss"] - base for r in runs]
+    ax.barh(range(len(runs)), effects, color=["C2" if e < 0 else "C3" for e in effects])
+    ax.axvspan(-2 * noise, 2 * noise, color="grey", alpha=0.2, label="±2 sd of a seed-to-seed difference")
+    ax.set_yticks(range(len(runs)), [r.method for r in runs])
+    ax.axvline(0, color="black", linewidth=0.8)
+    ax.set_xlabel("held-out clean loss minus the baseline's (nats/token; own inference condition)")
+    ax.set_title(f"Controls and ablations at {size}, C = {budget[1:]} FLOPs")
+    ax.legend(loc="lower right", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+  def lr_figure(self):
+    fig, ax = plt.subplots(figsize=(5.5, 3.8))
+    for i, size in enumerate(sorted({r.size for r in self.lr_runs})):
+      for method, style in (("baseline", "--"), ("ixt", "-")):
+        mine = sorted((r for r in self.lr_runs if r.size == size and r.method == method), key=lambda r: r.learning_rate)
+        ax.plot([r.learning_rate for r in mine], [r.eval["loss"] for r in mine], style, marker="o", color=f"C{i}",
+                label=f"{size} {method}")
+    for i, s in enumerate(self.rule["sizes"]):
+      ax.axvline(s["best_lr"], color=f"C{i}", alpha=0.4, linestyle=":")
+    ax.set_xscale("log")
+    ax.set_xlabel("peak learning rate")
+    ax.set_ylabel("held-out clean loss (nats/token)")
+    ax.set_title("Learning-rate sweep (dotted: best per size)")
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
