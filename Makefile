@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export EPATH_USE_TF ?= false
 
-.PHONY: install test test-slow quickstart benchmarks clean
+.PHONY: install test test-slow quickstart study benchmarks clean
 
 $(STAMP): setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,6 +24,12 @@ test-slow: $(STAMP)
 
 quickstart: $(STAMP)
 	$(PY) -m experiments.quickstart --workdir=runs/quickstart
+
+# The shipped CPU study (~1.5 h on 2 cores); resumable: run it again after a stop. In the background:
+# nohup make study > runs/cpu_study.log 2>&1 &
+study: $(STAMP)
+	$(PY) -m experiments.study --config=configs/sweeps/cpu_study.py --workdir=runs/cpu_study \
+	    --results=experiments/results/cpu_study
 
 benchmarks: $(STAMP)
 	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done

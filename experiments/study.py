@@ -15,10 +15,12 @@ DIR/runs/, DIR/fits/      the grid and the controls (one runs directory; the fit
 Every step skips what is done, so the same command, run again after a crash or a kill, finishes the study.
 """
 import json
+import posixpath
 import sys
 
 from absl import app, flags
 from etils import epath
+import fsspec
 from ml_collections import config_flags
 import numpy as np
 
@@ -54,7 +56,8 @@ def prepare_corpus(c, root: epath.Path) -> epath.Path:
 
 def learning_rate_of(summary_path: str) -> float:
   """The learning rate a run trained with, from the config.json its trainer wrote beside summary.json."""
-  config = json.loads((epath.Path(summary_path).parent / "config.json").read_text())
+  with fsspec.open(posixpath.join(posixpath.dirname(summary_path), "config.json")) as f:  # summaries' paths are URLs
+    config = json.load(f)
   return float(config["config"]["optimizer"]["learning_rate"])
 
 

@@ -9,6 +9,7 @@ OUT/lr_rule.json                       the rule fitted to them
 OUT/fits.json, OUT/*.png|pdf           the grid's fits (N non-embedding) and their figures: re-fitting
                                        OUT/runs gives fits.json again (tests/test_study_results.py)
 OUT/fits_total_params.json             the same fit with N = all parameters (small scale moves exponents)
+OUT/fits_unconditioned.json            the fit of the loss with no critique at inference
 OUT/seed_noise, controls, lr_sweep     the study's own figures
 OUT/tables.md                          every table the README's Results section shows
 """
@@ -20,7 +21,7 @@ from etils import epath
 from ml_collections import config_flags
 
 from experiments import study_tables
-from ixt_jax.scaling import fit, outputs, plots, summaries
+from ixt_jax.scaling import outputs, plots
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "study config (configs/sweeps/cpu_study.py)")
 flags.DEFINE_string("workdir", "", "the study directory experiments.study wrote")
@@ -41,14 +42,6 @@ def copy_runs(source: epath.Path, dest: epath.Path) -> int:
   return count
 
 
-def fit_study(c, runs_dir: str, n_kind: str = "non_embedding") -> tuple[dict, summaries.Runs]:
-  """The grid's fit, exactly as the test re-does it: the grid methods, the config's bootstrap, seed 0."""
-  runs = summaries.load_runs(runs_dir)
-  fits = fit.fit_sweep(runs, n_kind=n_kind, n_bootstrap=c.fit.bootstrap, seed=0, methods=list(c.methods),
-                       progress=False)
-  return fits, runs
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments {argv[1:]}")
@@ -60,15 +53,16 @@ def main(argv):
   shutil.copyfile(root / "lr_rule.json", out / "lr_rule.json")
   print(f"copied {copied} runs into {out}")
 
-  fits, runs = fit_study(c, str(out / "runs"))
+  fits, runs = study_tables.fit_study(c, str(out / "runs"))
   outputs.write_fits(fits, str(out))
   outputs.save_figures(plots.make_figures(fits, runs), str(out))
-  total, _ = fit_study(c, str(out / "runs"), n_kind="total")
-  (out / "fits_total_params.json").write_text(json.dumps(outputs.jsonable(total), indent=2))
+  extra = {name: study_tables.fit_study(c, str(out / "runs"), **kwargs)[0] for name, kwargs in study_tables.EXTRA_FITS.items()}
+  for name, fits_extra in extra.items():
+    (out / name).write_text(json.dumps(fits_extra, indent=2))
 
   tables = study_tables.Study.load(out, c)
   outputs.save_figures(tables.figures(), str(out))
-  (out / "tables.md").write_text(tables.markdown(fits, total))
+  (out / "tables.md").write_text(tables.markdown(fits, *extra.values()))
   print((out / "tables.md").read_text())
 
 

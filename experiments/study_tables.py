@@ -12,12 +12,25 @@ from etils import epath
 import matplotlib
 import numpy as np
 
-from ixt_jax.scaling import report
+from ixt_jax.scaling import fit, report, summaries
 
 matplotlib.use("Agg")
 from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
 
+# Beside fits.json: N = all parameters (at small scale the choice moves the exponents), and the loss
+# every method reaches with no critique at inference.
+EXTRA_FITS = {"fits_total_params.json": {"n_kind": "total"},
+              "fits_unconditioned.json": {"metric": "eval.loss_unconditioned"}}
 PAPER_HEADLINE = "up to 2.8x compute efficiency at 7.5B-12B parameters (the paper's claim; not measured here)"
+
+
+def fit_study(c, runs_dir: str, n_kind: str = "non_embedding", metric: str = "eval.loss") -> tuple[dict, summaries.Runs]:
+  """The grid's fit as experiments.study_report commits it and tests/test_study_results.py re-does it:
+  the grid's methods, the config's bootstrap, seed 0."""
+  runs = summaries.load_runs(runs_dir, metric=metric)
+  fits = fit.fit_sweep(runs, n_kind=n_kind, n_bootstrap=c.fit.bootstrap, seed=0, methods=list(c.methods),
+                       progress=False)
+  return fits, runs
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,7 +101,8 @@ class Study:
   # Tables.
 
   def grid_table(self) -> str:
-    header = ["size", "N (non-emb.)", "budget", "tokens", "IXT loss (bpb)", "IXT, no critique", "IXT-cooldown",
+    header = ["size", "N (non-emb.)", "budget", "tokens", "IXT loss (bpb)", "IXT, no critique",
+              "IXT-cooldown (positive / none)",
               "baseline loss (bpb)", "IXT vs baseline", "math EM IXT / base", "code pass@1 IXT / base"]
     rows = []
     for size in self.config.sizes:
@@ -99,7 +113,7 @@ class Study:
         rows.append([
             size, f"{ixt.summary['n_params_non_embedding']:,}", budget[1:], f"{ixt.summary['tokens']:,}",
             f"{ixt.eval['loss']:.4f} ({ixt.eval['bits_per_byte']:.3f})", f"{ixt.eval['loss_unconditioned']:.4f}",
-            f"{cool.eval['loss']:.4f}", f"{base.eval['loss']:.4f} ({base.eval['bits_per_byte']:.3f})", f"{gap:+.2%}",
+            f"{cool.eval['loss']:.4f} / {cool.eval['loss_unconditioned']:.4f}", f"{base.eval['loss']:.4f} ({base.eval['bits_per_byte']:.3f})", f"{gap:+.2%}",
             f"{_score(ixt.eval['math_em'])} / {_score(base.eval['math_em'])}",
             f"{_score(ixt.eval['code_pass1'])} / {_score(base.eval['code_pass1'])}"])
     return _table(header, rows)
@@ -145,7 +159,7 @@ class Study:
     return (_table(header, rows) + f"\n\nBest learning rate (parabola in log lr through the mean over methods): "
             f"{best}.\nRule: lr = {rule['lr_reference']:.4g} x (N / {rule['n_reference']:,})^-{rule['lr_exponent']:.3f}")
 
-  def markdown(self, fits: dict, fits_total: dict) -> str:
+  def markdown(self, fits: dict, fits_total: dict, fits_unconditioned: dict) -> str:
     return "\n\n".join([
         "## Grid (seed 0; IXT scored with a positive critique, its own inference condition)", self.grid_table(),
         "## Seed noise", self.seed_table(),
@@ -153,6 +167,8 @@ class Study:
         "## Learning-rate sweep (held-out loss)", self.lr_table(),
         "## Fits (N = non-embedding parameters)", "```\n" + report.format_fits(fits) + "\n```",
         "## Fits (N = all parameters)", "```\n" + report.format_fits(fits_total) + "\n```",
+        "## Fits of the loss with no critique at inference (every method scored unconditioned)",
+        "```\n" + report.format_fits(fits_unconditioned) + "\n```",
         f"Paper: {PAPER_HEADLINE}."]) + "\n"
 
   # Figures.

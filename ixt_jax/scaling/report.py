@@ -69,4 +69,4 @@ def _bracket(lo: float | None, hi: float | None) -> str:
 
 
 def _row(*cells: str) -> str:
-  return "  " + cells[0].ljust(12) + "".join(str(c).ljust(24) for c in cells[1:])
+  return "  " + cells[0].ljust(14) + "".join(str(c).ljust(24) for c in cells[1:])

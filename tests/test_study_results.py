@@ -1,0 +1,75 @@
+"""The committed CPU study (experiments/results/cpu_study) is what its summaries say: re-fitting them gives
+the committed fits.json, the learning-rate sweep gives the committed rule, and the grid kept its rules."""
+import collections
+import json
+import math
+import pathlib
+
+import numpy as np
+import pytest
+
+from configs.sweeps import cpu_study
+from experiments import study_tables
+from ixt_jax.scaling import lr_rule, outputs, summaries
+
+RESULTS = pathlib.Path(__file__).resolve().parents[1] / "experiments" / "results" / "cpu_study"
+
+
+def _assert_close(actual, expected, where="fits"):
+  """Equal structure and strings; numbers equal to 1e-4 relative (the fits' optimizers on another CPU)."""
+  if isinstance(expected, dict):
+    assert isinstance(actual, dict) and sorted(actual) == sorted(expected), where
+    for key in expected:
+      _assert_close(actual[key], expected[key], f"{where}.{key}")
+  elif isinstance(expected, list):
+    assert isinstance(actual, list) and len(actual) == len(expected), where
+    for i, (a, e) in enumerate(zip(actual, expected)):
+      _assert_close(a, e, f"{where}[{i}]")
+  elif isinstance(expected, float) and not isinstance(actual, str):
+    assert actual is not None and math.isclose(actual, expected, rel_tol=1e-4, abs_tol=1e-9), (where, actual, expected)
+  else:
+    assert actual == expected, (where, actual, expected)
+
+
+@pytest.fixture(scope="module")
+def config():
+  return cpu_study.get_config()
+
+
+def test_refitting_the_committed_summaries_gives_the_committed_fits(config):
+  fits, _ = study_tables.fit_study(config, str(RESULTS / "runs"))
+  _assert_close(outputs.jsonable(fits), json.loads((RESULTS / "fits.json").read_text()))
+
+
+def test_the_learning_rate_sweep_gives_the_committed_rule_and_the_grid_follows_it(config):
+  study = study_tables.Study.load(RESULTS, config)
+  lr_runs = summaries.runs_from_summaries({r.name + str(r.learning_rate): r.summary for r in study.lr_runs})
+  rule = lr_rule.fit_rule(lr_runs, np.array([r.learning_rate for r in study.lr_runs]))
+  _assert_close(outputs.jsonable(rule), study.rule, "lr_rule")
+  assert {r.method for r in study.lr_runs} == {"ixt", "baseline"} and len(rule["sizes"]) == 2
+  for run in study.runs:  # every grid and control run trained with the rule's learning rate for its size
+    n = run.summary["n_params_non_embedding"]
+    expected = float(f"{rule['lr_reference'] * (n / rule['n_reference']) ** -rule['lr_exponent']:.4g}")
+    assert run.learning_rate == pytest.approx(expected, rel=1e-3), run.name
+
+
+def test_every_grid_point_is_compute_matched_and_seeded_as_the_study_promises(config):
+  study = study_tables.Study.load(RESULTS, config)
+  points = collections.defaultdict(list)
+  for run in study.runs:
+    points[(run.size, run.budget)].append(run)
+  assert len(points) == len(config.sizes) * len(config.compute_budgets)
+  for point, runs in points.items():
+    assert {r.method for r in runs} >= set(config.methods), point
+    assert len({(r.summary["flops"], r.summary["tokens"]) for r in runs}) == 1, point  # same compute, same tokens
+  for method in config.methods:
+    seeded = [p for p, runs in points.items() if len({r.seed for r in runs if r.method == method}) >= 3]
+    assert len(seeded) >= 2, method
+  assert set(cpu_study.CONTROLS) <= {r.method for r in study.runs}
+
+
+def test_the_committed_tables_are_the_committed_summaries(config):
+  study = study_tables.Study.load(RESULTS, config)
+  fits = json.loads((RESULTS / "fits.json").read_text())
+  extra = [json.loads((RESULTS / name).read_text()) for name in study_tables.EXTRA_FITS]
+  assert study.markdown(fits, *extra) == (RESULTS / "tables.md").read_text()
