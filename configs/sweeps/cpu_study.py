@@ -2,8 +2,8 @@
 
 Three parts, each a sweep of its own (`python -m experiments.study` runs them in order and resumes):
 
-  lr        the learning-rate sweep that fixes the rule: sizes s1 and s3 at C=3e12, both methods, one
-            learning rate per sweep (`--config.rules.lr_reference=...`, exponent 0)
+  lr        the learning-rate sweep that fixes the rule: sizes s1 and s3 at C=3e12, both methods, 4
+            learning rates 2e-3..3e-2, one sweep each (`--config.rules.lr_reference=...`, exponent 0)
   grid      4 sizes (98k-1.4M non-embedding parameters) x 3 IsoFLOP budgets (1e12, 3e12, 9e12 FLOPs) x
             (ixt, ixt_cooldown, baseline), seeds 1 and 2 as well at s2/C3e12 and s3/C3e12: 48 runs
   controls  critique placement, dropout, loss weight, quality token, 15% annotated, shuffled critiques,
@@ -62,7 +62,7 @@ def get_config(arg: str = "grid"):
   c.fit.bootstrap = 1000
   # The corpus every part trains on: ~25k records, ~6M tokens (experiments.corpus overrides).
   c.corpus = ("math.count=12000", "code.count=8000", "text.count=5000")
-  c.lr_sweep = {"learning_rates": (2e-3, 5e-3, 1.25e-2)}
+  c.lr_sweep = {"learning_rates": (2e-3, 5e-3, 1.25e-2, 3e-2)}
   c.study_point = "s2/C3e12"  # where the controls run and seed noise is measured
   if arg == "lr":
     c.sizes = {label: SIZES[label] for label in ("s1", "s3")}
