@@ -12,7 +12,7 @@ from etils import epath
 import matplotlib
 import numpy as np
 
-from ixt_jax.scaling import fit, report, summaries
+from ixt_jax.scaling import fit, lr_rule, report, summaries
 
 matplotlib.use("Agg")
 from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
@@ -118,6 +118,28 @@ class Study:
             f"{_score(ixt.eval['code_pass1'])} / {_score(base.eval['code_pass1'])}"])
     return _table(header, rows)
 
+  def same_size_multiplier(self, size: str, budget: str, method: str) -> str:
+    """C_baseline / C at one size: the compute the baseline of the same size needs to reach the method's loss
+    at `budget`, interpolated in log C between the baseline's measured budgets (seed 0; no law, no
+    extrapolation in N). Outside the measured budgets it is a bound."""
+    base = sorted(self.select(size=size, method="baseline", seed=0), key=lambda r: r.summary["flops"])
+    log_c = np.log([r.summary["flops"] for r in base])
+    losses = np.array([r.eval["loss"] for r in base])
+    target = self.select(size=size, budget=budget, method=method, seed=0)[0]
+    loss, compute = target.eval["loss"], target.summary["flops"]
+    if loss > losses[0]:
+      return f"< {np.exp(log_c[0]) / compute:.2g}"
+    if loss < losses[-1]:
+      return f"> {np.exp(log_c[-1]) / compute:.2g}"
+    return f"{np.exp(np.interp(-loss, -losses, log_c)) / compute:.2f}"  # baseline loss falls with compute
+
+  def same_size_table(self) -> str:
+    budgets = sorted({r.budget for r in self.runs}, key=lambda b: float(b[1:]))
+    header = ["size", "method", *(f"at C = {b[1:]}" for b in budgets)]
+    rows = [[size, method, *(self.same_size_multiplier(size, b, method) for b in budgets)]
+            for size in self.config.sizes for method in self.config.methods if method != "baseline"]
+    return _table(header, rows)
+
   def seed_table(self) -> str:
     header = ["point", "method", "seeds", "loss mean", "loss std", "method - baseline", "in baseline stds"]
     rows = []
@@ -146,13 +168,16 @@ class Study:
     return _table(header, rows)
 
   def lr_table(self) -> str:
-    header = ["size", "N (non-emb.)", "method", *(f"lr {lr:g}" for lr in sorted({r.learning_rate for r in self.lr_runs}))]
+    header = ["size", "N (non-emb.)", "method", *(f"lr {lr:g}" for lr in sorted({r.learning_rate for r in self.lr_runs})),
+              "this method's own best lr"]
     rows = []
     for size in sorted({r.size for r in self.lr_runs}):
       for method in sorted({r.method for r in self.lr_runs}):
         mine = sorted((r for r in self.lr_runs if r.size == size and r.method == method), key=lambda r: r.learning_rate)
+        own_best, at_edge = lr_rule.best_learning_rate(np.array([r.learning_rate for r in mine]),
+                                                       np.array([r.eval["loss"] for r in mine]))
         rows.append([size, f"{mine[0].summary['n_params_non_embedding']:,}", method,
-                     *(f"{r.eval['loss']:.4f}" for r in mine)])
+                     *(f"{r.eval['loss']:.4f}" for r in mine), f"{own_best:.4g}" + (" (edge)" if at_edge else "")])
     rule = self.rule
     best = "; ".join(f"N = {s['n_params']:,}: {s['best_lr']:.4g}" + (" (edge of the range)" if s["at_edge"] else "")
                      for s in rule["sizes"])
@@ -162,6 +187,8 @@ class Study:
   def markdown(self, fits: dict, fits_total: dict, fits_unconditioned: dict) -> str:
     return "\n\n".join([
         "## Grid (seed 0; IXT scored with a positive critique, its own inference condition)", self.grid_table(),
+        "## Same-size compute multiplier (the baseline's compute for the method's loss / the method's compute; "
+        "< 1: the method is worse)", self.same_size_table(),
         "## Seed noise", self.seed_table(),
         f"## Controls and ablations at {self.config.study_point} (seed 0)", self.controls_table(),
         "## Learning-rate sweep (held-out loss)", self.lr_table(),

@@ -4,8 +4,10 @@ Three parts, each a sweep of its own (`python -m experiments.study` runs them in
 
   lr        the learning-rate sweep that fixes the rule: sizes s1 and s3 at C=3e12, both methods, 4
             learning rates 2e-3..3e-2, one sweep each (`--config.rules.lr_reference=...`, exponent 0)
-  grid      4 sizes (98k-1.4M non-embedding parameters) x 3 IsoFLOP budgets (1e12, 3e12, 9e12 FLOPs) x
-            (ixt, ixt_cooldown, baseline), seeds 1 and 2 as well at s2/C3e12 and s3/C3e12: 48 runs
+  grid      5 sizes (56k-1.4M non-embedding parameters) x 3 IsoFLOP budgets (1e12, 3e12, 9e12 FLOPs) x
+            (ixt, ixt_cooldown, baseline), seeds 1 and 2 as well at s2/C3e12 and s3/C3e12: 57 runs.
+            s0 joined after a first fit: with s1 the smallest, every budget's best size was the smallest,
+            and an IsoFLOP minimum must be bracketed to be measured
   controls  critique placement, dropout, loss weight, quality token, 15% annotated, shuffled critiques,
             a neutral prefix, and filtering, at s2/C3e12 (where the grid has 3 seeds of ixt and baseline)
 
@@ -26,6 +28,7 @@ def _size(d_model: int, n_layers: int, n_heads: int, n_kv_heads: int, head_dim: 
 
 
 SIZES = {
+    "s0": _size(48, 2, 4, 2, 12, 144),
     "s1": _size(64, 2, 4, 2, 16, 192),
     "s2": _size(96, 3, 4, 2, 24, 256),
     "s3": {"size": "1m"},
