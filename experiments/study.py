@@ -15,18 +15,15 @@ DIR/runs/, DIR/fits/      the grid and the controls (one runs directory; the fit
 Every step skips what is done, so the same command, run again after a crash or a kill, finishes the study.
 """
 import json
-import posixpath
 import sys
 
 from absl import app, flags
 from etils import epath
-import fsspec
 from ml_collections import config_flags
-import numpy as np
 
+from experiments import study_tables
 from experiments.common import run_module
 from ixt_jax.data import shards
-from ixt_jax.scaling import lr_rule, summaries
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "study config (configs/sweeps/cpu_study.py)")
 flags.DEFINE_string("workdir", "", "study directory")
@@ -54,16 +51,9 @@ def prepare_corpus(c, root: epath.Path) -> epath.Path:
   return annotated
 
 
-def learning_rate_of(summary_path: str) -> float:
-  """The learning rate a run trained with, from the config.json its trainer wrote beside summary.json."""
-  with fsspec.open(posixpath.join(posixpath.dirname(summary_path), "config.json")) as f:  # summaries' paths are URLs
-    config = json.load(f)
-  return float(config["config"]["optimizer"]["learning_rate"])
-
-
 def fit_lr_rule(sweep_root: epath.Path) -> dict:
-  runs = summaries.load_runs(str(sweep_root))
-  rule = lr_rule.fit_rule(runs, np.array([learning_rate_of(p) for p in runs.path]))
+  lr_runs = [r for lr_dir in sorted(sweep_root.glob("lr*")) for r in study_tables.read_runs(lr_dir / "runs")]
+  rule = study_tables.fit_lr_rule(lr_runs)
   print("learning-rate rule: lr = {lr_reference:.4g} * (N / {n_reference})^-{lr_exponent:.3f}".format(**rule))
   for size in rule["sizes"]:
     edge = " (at the edge of the swept range)" if size["at_edge"] else ""

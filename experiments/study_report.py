@@ -56,7 +56,8 @@ def main(argv):
   fits, runs = study_tables.fit_study(c, str(out / "runs"))
   outputs.write_fits(fits, str(out))
   outputs.save_figures(plots.make_figures(fits, runs), str(out))
-  extra = {name: study_tables.fit_study(c, str(out / "runs"), **kwargs)[0] for name, kwargs in study_tables.EXTRA_FITS.items()}
+  extra = {name: study_tables.fit_study(c, str(out / "runs"), **kwargs)[0]
+           for name, kwargs in study_tables.EXTRA_FITS.items()}
   for name, fits_extra in extra.items():
     (out / name).write_text(json.dumps(fits_extra, indent=2))
 

@@ -24,7 +24,8 @@ EXTRA_FITS = {"fits_total_params.json": {"n_kind": "total"},
 PAPER_HEADLINE = "up to 2.8x compute efficiency at 7.5B-12B parameters (the paper's claim; not measured here)"
 
 
-def fit_study(c, runs_dir: str, n_kind: str = "non_embedding", metric: str = "eval.loss") -> tuple[dict, summaries.Runs]:
+def fit_study(c, runs_dir: str, n_kind: str = "non_embedding",
+              metric: str = "eval.loss") -> tuple[dict, summaries.Runs]:
   """The grid's fit as experiments.study_report commits it and tests/test_study_results.py re-does it:
   the grid's methods, the config's bootstrap, seed 0."""
   runs = summaries.load_runs(runs_dir, metric=metric)
@@ -48,7 +49,8 @@ class Run:
     return self.summary["eval"]
 
 
-def _read_runs(folder: epath.Path) -> list[Run]:
+def read_runs(folder: epath.Path) -> list[Run]:
+  """Every finished run directly under `folder` (<method>-<size>-<budget>-s<seed>/summary.json + config.json)."""
   runs = []
   for path in sorted(folder.glob("*/summary.json")):
     method, size, budget, seed = path.parent.name.split("-")  # <method>-<size>-<budget>-s<seed>
@@ -56,6 +58,12 @@ def _read_runs(folder: epath.Path) -> list[Run]:
     runs.append(Run(path.parent.name, method, size, budget, int(seed[1:]), json.loads(path.read_text()),
                     float(config["optimizer"]["learning_rate"])))
   return runs
+
+
+def fit_lr_rule(lr_runs: list[Run]) -> dict:
+  """The learning-rate rule (ixt_jax.scaling.lr_rule) of a learning-rate sweep's runs."""
+  runs = summaries.runs_from_summaries({f"{r.name} lr={r.learning_rate}": r.summary for r in lr_runs})
+  return lr_rule.fit_rule(runs, np.array([r.learning_rate for r in lr_runs]))
 
 
 def _stats(values: list[float]) -> tuple[float, float]:
@@ -81,8 +89,8 @@ class Study:
 
   @classmethod
   def load(cls, out: epath.Path, config) -> Study:
-    lr_runs = [r for lr_dir in sorted((out / "lr_sweep").glob("lr*")) for r in _read_runs(lr_dir)]
-    return cls(config, _read_runs(out / "runs"), lr_runs, json.loads((out / "lr_rule.json").read_text()))
+    lr_runs = [r for lr_dir in sorted((out / "lr_sweep").glob("lr*")) for r in read_runs(lr_dir)]
+    return cls(config, read_runs(out / "runs"), lr_runs, json.loads((out / "lr_rule.json").read_text()))
 
   def select(self, **fields) -> list[Run]:
     return [r for r in self.runs if all(getattr(r, k) == v for k, v in fields.items())]
@@ -113,7 +121,8 @@ class Study:
         rows.append([
             size, f"{ixt.summary['n_params_non_embedding']:,}", budget[1:], f"{ixt.summary['tokens']:,}",
             f"{ixt.eval['loss']:.4f} ({ixt.eval['bits_per_byte']:.3f})", f"{ixt.eval['loss_unconditioned']:.4f}",
-            f"{cool.eval['loss']:.4f} / {cool.eval['loss_unconditioned']:.4f}", f"{base.eval['loss']:.4f} ({base.eval['bits_per_byte']:.3f})", f"{gap:+.2%}",
+            f"{cool.eval['loss']:.4f} / {cool.eval['loss_unconditioned']:.4f}",
+            f"{base.eval['loss']:.4f} ({base.eval['bits_per_byte']:.3f})", f"{gap:+.2%}",
             f"{_score(ixt.eval['math_em'])} / {_score(base.eval['math_em'])}",
             f"{_score(ixt.eval['code_pass1'])} / {_score(base.eval['code_pass1'])}"])
     return _table(header, rows)
@@ -168,7 +177,8 @@ class Study:
     return _table(header, rows)
 
   def lr_table(self) -> str:
-    header = ["size", "N (non-emb.)", "method", *(f"lr {lr:g}" for lr in sorted({r.learning_rate for r in self.lr_runs})),
+    learning_rates = sorted({r.learning_rate for r in self.lr_runs})
+    header = ["size", "N (non-emb.)", "method", *(f"lr {lr:g}" for lr in learning_rates),
               "this method's own best lr"]
     rows = []
     for size in sorted({r.size for r in self.lr_runs}):
@@ -182,7 +192,8 @@ class Study:
     best = "; ".join(f"N = {s['n_params']:,}: {s['best_lr']:.4g}" + (" (edge of the range)" if s["at_edge"] else "")
                      for s in rule["sizes"])
     return (_table(header, rows) + f"\n\nBest learning rate (parabola in log lr through the mean over methods): "
-            f"{best}.\nRule: lr = {rule['lr_reference']:.4g} x (N / {rule['n_reference']:,})^-{rule['lr_exponent']:.3f}")
+            f"{best}.\nRule: lr = {rule['lr_reference']:.4g} x (N / {rule['n_reference']:,})"
+            f"^-{rule['lr_exponent']:.3f}")
 
   def markdown(self, fits: dict, fits_total: dict, fits_unconditioned: dict) -> str:
     return "\n\n".join([

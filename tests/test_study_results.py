@@ -5,12 +5,11 @@ import json
 import math
 import pathlib
 
-import numpy as np
 import pytest
 
 from configs.sweeps import cpu_study
 from experiments import study_tables
-from ixt_jax.scaling import lr_rule, outputs, summaries
+from ixt_jax.scaling import outputs
 
 RESULTS = pathlib.Path(__file__).resolve().parents[1] / "experiments" / "results" / "cpu_study"
 
@@ -43,8 +42,7 @@ def test_refitting_the_committed_summaries_gives_the_committed_fits(config):
 
 def test_the_learning_rate_sweep_gives_the_committed_rule_and_the_grid_follows_it(config):
   study = study_tables.Study.load(RESULTS, config)
-  lr_runs = summaries.runs_from_summaries({r.name + str(r.learning_rate): r.summary for r in study.lr_runs})
-  rule = lr_rule.fit_rule(lr_runs, np.array([r.learning_rate for r in study.lr_runs]))
+  rule = study_tables.fit_lr_rule(study.lr_runs)
   _assert_close(outputs.jsonable(rule), study.rule, "lr_rule")
   assert {r.method for r in study.lr_runs} == {"ixt", "baseline"} and len(rule["sizes"]) == 2
   for run in study.runs:  # every grid and control run trained with the rule's learning rate for its size
