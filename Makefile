@@ -25,7 +25,7 @@ test-slow: $(STAMP)
 quickstart: $(STAMP)
 	$(PY) -m experiments.quickstart --workdir=runs/quickstart
 
-# The shipped CPU study (~1.5 h on 2 cores); resumable: run it again after a stop. In the background:
+# The shipped CPU study (~2 h on 2 cores); resumable: run it again after a stop. In the background:
 # nohup make study > runs/cpu_study.log 2>&1 &
 study: $(STAMP)
 	$(PY) -m experiments.study --config=configs/sweeps/cpu_study.py --workdir=runs/cpu_study \

@@ -162,18 +162,31 @@ class Study:
                      "-" if method == "baseline" else f"{effect / base_std:+.1f}"])
     return _table(header, rows)
 
-  def controls_table(self) -> str:
+  def control_effects(self) -> list[dict]:
+    """Per method at the study point: its seeds' mean loss, and its gap to the baseline's mean with the
+    standard error of that difference (Welch), smallest loss first."""
     size, budget = self.config.study_point.replace("/", " ").split()
-    base = self.select(size=size, budget=budget, method="baseline", seed=0)[0]
-    noise = self.seed_noise(size, budget)
-    header = ["method", "held-out loss (own condition)", "no critique", "vs baseline", "in baseline stds",
+    base = self.losses(size=size, budget=budget, method="baseline")
+    effects = []
+    for method in dict.fromkeys(r.method for r in self.select(size=size, budget=budget)):
+      runs = self.select(size=size, budget=budget, method=method)
+      losses = [r.eval["loss"] for r in runs]
+      stderr = np.sqrt(np.var(losses, ddof=1) / len(losses) + np.var(base, ddof=1) / len(base))
+      effects.append({"method": method, "runs": runs, "mean": np.mean(losses), "std": np.std(losses, ddof=1),
+                      "effect": np.mean(losses) - np.mean(base), "stderr": stderr,
+                      "mean_of": lambda key, runs=runs: np.mean([r.eval[key] for r in runs])})
+    return sorted(effects, key=lambda e: e["mean"])
+
+  def controls_table(self) -> str:
+    header = ["method", "seeds", "held-out loss (own condition)", "no critique", "vs baseline", "t (Welch)",
               "documents read", "math EM", "code pass@1"]
     rows = []
-    for run in sorted(self.select(size=size, budget=budget, seed=0), key=lambda r: r.eval["loss"]):
-      effect = run.eval["loss"] - base.eval["loss"]
-      rows.append([run.method, f"{run.eval['loss']:.4f}", f"{run.eval['loss_unconditioned']:.4f}", f"{effect:+.4f}",
-                   f"{effect / noise:+.1f}", f"{run.summary['documents']:,}", _score(run.eval["math_em"]),
-                   _score(run.eval["code_pass1"])])
+    for e in self.control_effects():
+      t = "-" if e["method"] == "baseline" else f"{e['effect'] / e['stderr']:+.1f}"
+      rows.append([e["method"], str(len(e["runs"])), f"{e['mean']:.4f} ± {e['std']:.4f}",
+                   f"{e['mean_of']('loss_unconditioned'):.4f}", f"{e['effect']:+.4f}", t,
+                   f"{np.mean([r.summary['documents'] for r in e['runs']]):,.0f}", f"{e['mean_of']('math_em'):.3f}",
+                   f"{e['mean_of']('code_pass1'):.3f}"])
     return _table(header, rows)
 
   def lr_table(self) -> str:
@@ -201,7 +214,7 @@ class Study:
         "## Same-size compute multiplier (the baseline's compute for the method's loss / the method's compute; "
         "< 1: the method is worse)", self.same_size_table(),
         "## Seed noise", self.seed_table(),
-        f"## Controls and ablations at {self.config.study_point} (seed 0)", self.controls_table(),
+        f"## Controls and ablations at {self.config.study_point} (mean ± std over seeds)", self.controls_table(),
         "## Learning-rate sweep (held-out loss)", self.lr_table(),
         "## Fits (N = non-embedding parameters)", "```\n" + report.format_fits(fits) + "\n```",
         "## Fits (N = all parameters)", "```\n" + report.format_fits(fits_total) + "\n```",
@@ -230,19 +243,15 @@ class Study:
     return fig
 
   def controls_figure(self):
-    size, budget = self.config.study_point.replace("/", " ").split()
-    base = self.select(size=size, budget=budget, method="baseline", seed=0)[0].eval["loss"]
-    runs = sorted(self.select(size=size, budget=budget, seed=0), key=lambda r: r.eval["loss"])
-    noise = self.seed_noise(size, budget) * np.sqrt(2)  # the spread of a difference of two single-seed runs
-    fig, ax = plt.subplots(figsize=(7, 0.4 * len(runs) + 1.2))
-    effects = [r.eval["loss"] - base for r in runs]
-    ax.barh(range(len(runs)), effects, color=["C2" if e < 0 else "C3" for e in effects])
-    ax.axvspan(-2 * noise, 2 * noise, color="grey", alpha=0.2, label="±2 sd of a seed-to-seed difference")
-    ax.set_yticks(range(len(runs)), [r.method for r in runs])
+    effects = self.control_effects()
+    fig, ax = plt.subplots(figsize=(7, 0.4 * len(effects) + 1.2))
+    ax.barh(range(len(effects)), [e["effect"] for e in effects], xerr=[2 * e["stderr"] for e in effects],
+            color=["C2" if e["effect"] < 0 else "C3" for e in effects], capsize=3)
+    ax.set_yticks(range(len(effects)), [e["method"] for e in effects])
     ax.axvline(0, color="black", linewidth=0.8)
-    ax.set_xlabel("held-out clean loss minus the baseline's (nats/token; own inference condition)")
-    ax.set_title(f"Controls and ablations at {size}, C = {budget[1:]} FLOPs")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.set_xlabel("mean held-out clean loss minus the baseline's (nats/token; own inference condition)")
+    size, budget = self.config.study_point.replace("/", " ").split()
+    ax.set_title(f"Controls and ablations at {size}, C = {budget[1:]} FLOPs (error bars: ±2 standard errors)")
     fig.tight_layout()
     return fig
 

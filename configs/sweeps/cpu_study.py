@@ -9,7 +9,8 @@ Three parts, each a sweep of its own (`python -m experiments.study` runs them in
             s0 joined after a first fit: with s1 the smallest, every budget's best size was the smallest,
             and an IsoFLOP minimum must be bracketed to be measured
   controls  critique placement, dropout, loss weight, quality token, 15% annotated, shuffled critiques,
-            a neutral prefix, and filtering, at s2/C3e12 (where the grid has 3 seeds of ixt and baseline)
+            a neutral prefix, and filtering, at s2/C3e12, 3 seeds each (ixt and baseline there are the
+            grid's own runs)
 
 Every part trains on the same built-in mixed corpus (`corpus`: math with planted mistakes, code with
 planted bugs, real text), batch 8 x 256 tokens, warmup 10% of the steps, cosine to 10%.
@@ -78,4 +79,6 @@ def get_config(arg: str = "grid"):
     c.sizes = {"s2": SIZES["s2"]}
     c.compute_budgets = (3e12,)
     c.methods = {"ixt": (), "baseline": (), **CONTROLS}
+    c.extra_seeds = (1, 2)  # every control with 3 seeds, like ixt and baseline there
+    c.extra_seed_points = (c.study_point,)
   return c
