@@ -22,7 +22,7 @@ from etils import epath
 from ml_collections import config_flags
 
 from experiments import study_tables
-from experiments.common import run_module
+from experiments.common import prepare_builtin_corpus, run_module
 from ixt_jax.data import shards
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "study config (configs/sweeps/cpu_study.py)")
@@ -38,17 +38,6 @@ def config_path() -> str:
     if arg.startswith("--config="):
       return arg.removeprefix("--config=").split(":")[0]
   raise app.UsageError("--config=FILE is required")
-
-
-def prepare_corpus(c, root: epath.Path) -> epath.Path:
-  corpus, annotated = root / "corpus", root / "annotated"
-  if not (corpus / "manifest.json").exists():
-    run_module(["experiments.corpus", "--config=configs/data/builtin.py", f"--out={corpus}",
-                *(f"--config.{o}" for o in c.corpus)])
-  if not (annotated / "manifest.json").exists():
-    run_module(["experiments.annotate", "--config=configs/annotate/builtin.py", f"--input={corpus}",
-                f"--output={annotated}"])
-  return annotated
 
 
 def fit_lr_rule(sweep_root: epath.Path) -> dict:
@@ -68,7 +57,7 @@ def main(argv):
   if _CONFIG.value is None or not f.workdir:
     raise app.UsageError("--config and --workdir are required")
   c, root, config_file = _CONFIG.value, epath.Path(f.workdir).absolute(), config_path()
-  data = prepare_corpus(c, root / "data")
+  data = prepare_builtin_corpus(root / "data", c.corpus)
   sweep = lambda part, workdir, *extra: run_module(
       ["experiments.sweep", f"--config={config_file}:{part}", f"--workdir={workdir}", f"--data={data}", *extra])
 

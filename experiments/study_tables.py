@@ -103,9 +103,6 @@ class Study:
     """(size, budget) of the grid points run with more than one seed."""
     return sorted({(r.size, r.budget) for r in self.runs if r.seed > 0})
 
-  def seed_noise(self, size: str, budget: str, method: str = "baseline") -> float:
-    return _stats(self.losses(size=size, budget=budget, method=method))[1]
-
   # Tables.
 
   def grid_table(self) -> str:
@@ -155,10 +152,10 @@ class Study:
     for size, budget in self.seed_points:
       base_mean, base_std = _stats(self.losses(size=size, budget=budget, method="baseline"))
       for method in self.config.methods:
-        mean, std = _stats(self.losses(size=size, budget=budget, method=method))
-        count = len(self.losses(size=size, budget=budget, method=method))
+        losses = self.losses(size=size, budget=budget, method=method)
+        mean, std = _stats(losses)
         effect = mean - base_mean
-        rows.append([f"{size}/{budget}", method, str(count), f"{mean:.4f}", f"{std:.4f}", f"{effect:+.4f}",
+        rows.append([f"{size}/{budget}", method, str(len(losses)), f"{mean:.4f}", f"{std:.4f}", f"{effect:+.4f}",
                      "-" if method == "baseline" else f"{effect / base_std:+.1f}"])
     return _table(header, rows)
 
@@ -170,10 +167,11 @@ class Study:
     effects = []
     for method in dict.fromkeys(r.method for r in self.select(size=size, budget=budget)):
       runs = self.select(size=size, budget=budget, method=method)
-      losses = [r.eval["loss"] for r in runs]
-      stderr = np.sqrt(np.var(losses, ddof=1) / len(losses) + np.var(base, ddof=1) / len(base))
-      effects.append({"method": method, "runs": runs, "mean": np.mean(losses), "std": np.std(losses, ddof=1),
-                      "effect": np.mean(losses) - np.mean(base), "stderr": stderr,
+      mean, std = _stats([r.eval["loss"] for r in runs])
+      base_mean, base_std = _stats(base)
+      stderr = np.sqrt(std**2 / len(runs) + base_std**2 / len(base))
+      effects.append({"method": method, "runs": runs, "mean": mean, "std": std, "effect": mean - base_mean,
+                      "stderr": stderr,
                       "mean_of": lambda key, runs=runs: np.mean([r.eval[key] for r in runs])})
     return sorted(effects, key=lambda e: e["mean"])
 
