@@ -9,7 +9,7 @@ from flax import nnx
 from ixt_jax.data import pipeline, vocab as vocab_lib
 from ixt_jax.models import Transformer, model_config
 from ixt_jax.train.loop import train_and_evaluate
-from ixt_jax.train.metrics import read_metrics
+from ixt_jax.rundir import read_metrics
 from ixt_jax.train.step import model_loss
 from train_utils import make_corpus, positive_critique, tiny_config
 

@@ -38,6 +38,12 @@ class TaskSettings:
   timeout_s: float = 5.0  # per program in the sandbox
   max_batch: int = 64  # prompts decoded together
 
+  @classmethod
+  def from_config(cls, c: ml_collections.ConfigDict) -> TaskSettings:
+    """The settings a run config asks for (`config.eval`)."""
+    return cls(tasks=tuple(t for t in c.eval.tasks.split(",") if t), max_problems=c.eval.max_problems,
+               max_new_tokens=c.eval.max_new_tokens, timeout_s=c.eval.timeout_s)
+
   def __post_init__(self):
     unknown = sorted(set(self.tasks) - set(TASKS))
     if unknown:
@@ -135,7 +141,7 @@ class TaskEvaluator:
 
 def make_task_evaluator(c: ml_collections.ConfigDict, vocab, graphdef: nnx.GraphDef, mesh: Mesh,
                         positive_critique: Callable[[str], str], *, corpus: corpus_lib.Corpus | None = None,
-                        settings: TaskSettings = TaskSettings()) -> TaskEvaluator:
+                        settings: TaskSettings | None = None) -> TaskEvaluator:
   """A callable `(params) -> {"math_em": float, "code_pass1": float, ...}` for the run `c`.
 
   Args:
@@ -145,8 +151,9 @@ def make_task_evaluator(c: ml_collections.ConfigDict, vocab, graphdef: nnx.Graph
     mesh: the mesh the params live on; prompts are split over its data axes.
     positive_critique: domain -> the critique text a prefix-conditioned run is sampled with.
     corpus: `scan_corpus(c.data, vocab)`, to share the trainer's scan; scanned here if None.
-    settings: which tasks, how many problems, token budget, sandbox timeout.
+    settings: which tasks, how many problems, token budget, sandbox timeout (default: `c.eval`'s).
   """
+  settings = settings or TaskSettings.from_config(c)
   feedback = formatting.FeedbackSettings.from_config(c.data)
   builtin = [t for t in settings.tasks if t != "humaneval"]
   raw = []

@@ -1,41 +1,52 @@
-"""metrics.jsonl (one JSON object a line) and TensorBoard scalars, written by process 0 only."""
+"""metrics.jsonl and TensorBoard scalars, written by process 0 only.
+
+The JSON lines are written whole (`rundir.MetricsFile`, correct on a bucket) every `flush_seconds`,
+and at every checkpoint and the end, so what a checkpoint resumes from is always on disk.
+"""
 from __future__ import annotations
 
-import json
+import time
 from typing import Any
 
 from etils import epath
 
-METRICS_FILE = "metrics.jsonl"
+from ixt_jax import rundir
 
 
 class MetricsWriter:
 
-  def __init__(self, workdir: epath.PathLike, enabled: bool):
-    self._path = epath.Path(workdir) / METRICS_FILE
+  def __init__(self, workdir: epath.PathLike, enabled: bool, flush_seconds: float = 5.0):
+    self._file = rundir.MetricsFile(workdir)
     self._enabled = enabled
+    self._flush_seconds = flush_seconds
+    self._last_flush = -float("inf")
     self._tensorboard = None
     if enabled:
       from tensorboardX import SummaryWriter  # pylint: disable=g-import-not-at-top
-      self._tensorboard = SummaryWriter(str(epath.Path(workdir) / "tensorboard"))
+      self._tensorboard = SummaryWriter(rundir.path(workdir, rundir.TENSORBOARD))
 
   def drop_after(self, step: int) -> None:
     """On resume: forget lines logged after the checkpoint, so each step appears once."""
-    if not self._enabled or not self._path.exists():
-      return
-    lines = [line for line in self._path.read_text().splitlines() if json.loads(line)["step"] <= step]
-    self._path.write_text("".join(line + "\n" for line in lines))
+    if self._enabled:
+      self._file.truncate(step)
 
   def write(self, step: int, metrics: dict[str, Any]) -> None:
     if not self._enabled:
       return
-    with self._path.open("a") as f:
-      f.write(json.dumps({"step": step, **metrics}, sort_keys=True) + "\n")
+    self._file.add(step, metrics)
     for name, value in _flatten(metrics):
       if isinstance(value, (int, float)) and not isinstance(value, bool):
         self._tensorboard.add_scalar(name, value, step)
+    if time.time() - self._last_flush >= self._flush_seconds:
+      self.flush()
+
+  def flush(self) -> None:
+    if self._enabled:
+      self._file.flush()
+      self._last_flush = time.time()
 
   def close(self) -> None:
+    self.flush()
     if self._tensorboard is not None:
       self._tensorboard.close()
 
@@ -46,8 +57,3 @@ def _flatten(metrics: dict[str, Any], prefix: str = ""):
       yield from _flatten(value, f"{prefix}{key}/")
     else:
       yield prefix + key, value
-
-
-def read_metrics(workdir: epath.PathLike) -> list[dict[str, Any]]:
-  path = epath.Path(workdir) / METRICS_FILE
-  return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []
