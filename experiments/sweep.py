@@ -25,12 +25,12 @@ import tqdm
 
 from experiments import sweep_scripts
 from experiments.common import prepare_builtin_corpus, run_module
+from ixt_jax import rundir
 from ixt_jax.data import vocab as vocab_lib
 from ixt_jax.models.sizes import param_counts, train_flops_per_token
 from ixt_jax.scaling import grid
 from ixt_jax.train import config as run_config
 
-SUMMARY = "summary.json"
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "sweep config file (configs/sweeps/*.py)")
 flags.DEFINE_string("workdir", "", "sweep directory: data, runs table, run workdirs and fits")
@@ -132,16 +132,16 @@ def plan_sweep(c, data: str, root: epath.Path) -> list[PlannedRun]:
 def run_locally(planned: list[PlannedRun]) -> list[str]:
   """Trains every unfinished run in order; returns the names of the runs that failed (the others still run)."""
   failed = []
-  finished = sum((p.workdir / SUMMARY).exists() for p in planned)
+  finished = sum(rundir.is_finished(p.workdir) for p in planned)
   with tqdm.tqdm(total=len(planned), initial=finished, desc="sweep", unit="run", file=sys.stderr) as bar:
     for p in planned:
-      if not (p.workdir / SUMMARY).exists():
+      if not rundir.is_finished(p.workdir):
         try:
           run_module(p.args)
         except subprocess.CalledProcessError as e:
           failed.append(f"{p.run.name} (exit status {e.returncode})")
         else:
-          if (p.workdir / SUMMARY).exists():
+          if rundir.is_finished(p.workdir):
             bar.update(1)
           else:  # preempted: saved a checkpoint and stopped
             failed.append(f"{p.run.name} (stopped before finishing; run the sweep again to resume it)")
