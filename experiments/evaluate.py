@@ -14,10 +14,11 @@ from ixt_jax.evaluate.run_eval import evaluate_run
 from ixt_jax.evaluate.tasks import TASKS, TaskSettings
 
 _RUN_DIR = flags.DEFINE_string("run_dir", None, "run directory written by experiments.launch", required=True)
-_TASKS = flags.DEFINE_list("tasks", ["math", "code"], f"tasks to score, some of {list(TASKS)}")
-_MAX_PROBLEMS = flags.DEFINE_integer("max_problems", 64, "problems per task")
-_MAX_NEW_TOKENS = flags.DEFINE_integer("max_new_tokens", 256, "token budget per generated solution")
-_TIMEOUT = flags.DEFINE_float("timeout_s", 5.0, "sandbox time limit per program")
+_DEFAULT = TaskSettings()  # the run config's `eval` defaults
+_TASKS = flags.DEFINE_list("tasks", list(_DEFAULT.tasks), f"tasks to score, some of {list(TASKS)}")
+_MAX_PROBLEMS = flags.DEFINE_integer("max_problems", _DEFAULT.max_problems, "problems per task")
+_MAX_NEW_TOKENS = flags.DEFINE_integer("max_new_tokens", _DEFAULT.max_new_tokens, "token budget per generated solution")
+_TIMEOUT = flags.DEFINE_float("timeout_s", _DEFAULT.timeout_s, "sandbox time limit per program")
 
 
 def main(argv):
