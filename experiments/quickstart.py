@@ -11,6 +11,7 @@ import time
 from absl import app, flags
 from etils import epath
 
+from configs.common import format_variant
 from experiments.common import prepare_builtin_corpus, run_module
 from ixt_jax import rundir
 
@@ -55,7 +56,7 @@ def main(argv):
   start = time.time()
   annotated = prepare_builtin_corpus(root)
   for method in METHODS:
-    variant = f"method={method},size={f.size},steps={f.steps},seed={f.seed},data={annotated}"
+    variant = format_variant({"method": method, "size": f.size, "steps": f.steps, "seed": f.seed, "data": annotated})
     run_module(["experiments.launch", f"--config=configs/quickstart.py:{variant}", f"--workdir={root / method}"])
   summaries = {m: rundir.read_json(rundir.path(root / m, rundir.SUMMARY)) for m in METHODS}
   print("\n" + comparison_table(summaries))

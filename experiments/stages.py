@@ -10,6 +10,7 @@ Mid-training reads the math and code records; SFT reads math problems as prompt/
 from absl import app, flags
 from etils import epath
 
+from configs.common import format_variant
 from experiments.common import prepare_builtin_corpus, run_module
 from ixt_jax import rundir
 from ixt_jax.data import subsets
@@ -39,7 +40,8 @@ def main(argv):
   subsets.derive([str(annotated)], data["sft"], subsets.to_prompt_response)
   previous = None
   for stage in STAGES:
-    variant = f"method={f.method},size={f.size},steps={f.steps},data={data[stage]},vocab={f.vocab},seq_len={f.seq_len}"
+    variant = format_variant({"method": f.method, "size": f.size, "steps": f.steps, "data": data[stage],
+                              "vocab": f.vocab, "seq_len": f.seq_len})
     args = ["experiments.launch", f"--config=configs/stages/{stage}.py:{variant}", f"--workdir={root / stage}"]
     if previous is not None:
       vocab_path = rundir.read_config(previous).vocab_path
