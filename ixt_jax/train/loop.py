@@ -124,13 +124,14 @@ def _train(c: ml_collections.ConfigDict, workdir: epath.Path, positive_critique:
       preempted = checkpoints.preempted(step)
       at_checkpoint = checkpoints.due(step, preempted)
       at_eval = heldout_eval.due(step) and not preempted
+      at_tasks = task_eval is not None and task_eval.due(step) and not preempted
       if at_eval or at_checkpoint:
         step_log.flush()  # the step's loss is known finite before anything is saved
       heldout_loss = heldout_eval(step, state.params) if at_eval else None
-      if task_eval is not None and task_eval.due(step) and not preempted:
+      if at_tasks:
         task_eval(step, state.params)
-      if at_eval or (task_eval is not None and task_eval.due(step) and not preempted):
-        step_log.restart_clock(step)
+      if at_eval or at_tasks:
+        step_log.restart_clock(step)  # evaluation time is not training speed
       if at_checkpoint:
         checkpoints.save(step, state, data.iterator, step_log.progress, heldout_loss)
       if preempted:
