@@ -13,6 +13,8 @@ from collections.abc import Mapping, Sequence
 import ml_collections
 from absl import flags
 
+from ixt_jax.errors import ConfigError
+
 # The keys a run config's variant may set, and their types.
 VARIANT_KEYS = {"method": str, "size": str, "steps": int, "seed": int, "batch": int, "data": str,
                 "vocab": str, "seq_len": int}
@@ -30,7 +32,7 @@ def parse_variant(arg: str | Mapping | None) -> dict:
   variant = {}
   for key, value in items:
     if key not in VARIANT_KEYS:
-      raise ValueError(f"config variant {key!r}: expected one of {sorted(VARIANT_KEYS)}")
+      raise ConfigError(f"config variant {key!r}: expected one of {sorted(VARIANT_KEYS)}")
     variant[key] = VARIANT_KEYS[key](value)
   return variant
 
@@ -51,13 +53,13 @@ def apply_overrides(c: ml_collections.ConfigDict, overrides: Sequence[str]) -> m
         node = node[part]
       field_type = node.get_type(leaf)
     except (KeyError, AttributeError):
-      raise ValueError(f"override {override!r}: the config has no field {dotted!r}") from None
+      raise ConfigError(f"override {override!r}: the config has no field {dotted!r}") from None
     if not sep or field_type not in _PARSERS:
-      raise ValueError(f"override {override!r}: expected 'a.b=value' for a field of type int, float, bool or str")
+      raise ConfigError(f"override {override!r}: expected 'a.b=value' for a field of type int, float, bool or str")
     try:
       node[leaf] = _PARSERS[field_type].parse(text)
     except ValueError as e:
-      raise ValueError(f"override {override!r}: {e}") from None
+      raise ConfigError(f"override {override!r}: {e}") from None
   return c
 
 
@@ -65,12 +67,12 @@ def load_config(path: str, variant: Mapping | None = None) -> ml_collections.Con
   """`get_config(variant)` of the config file at `path` (relative to the repository root), locked."""
   spec = importlib.util.spec_from_file_location("_run_config", path)
   if spec is None:
-    raise ValueError(f"{path}: no such config file (paths are relative to the repository root)")
+    raise ConfigError(f"{path}: no such config file (paths are relative to the repository root)")
   module = importlib.util.module_from_spec(spec)
   try:
     spec.loader.exec_module(module)
   except FileNotFoundError:
-    raise ValueError(f"{path}: no such config file (paths are relative to the repository root)") from None
+    raise ConfigError(f"{path}: no such config file (paths are relative to the repository root)") from None
   c = module.get_config(dict(variant or {}))
   c.lock()
   return c

@@ -7,15 +7,14 @@ Each shard is written atomically and the manifest last, so a directory with a ma
 """
 import platform
 
-from absl import app
 from absl import flags
-from ml_collections import config_flags
 
 from ixt_jax.data import shards
 from ixt_jax.data.corpora import writer
 from ixt_jax.feedback import champ
+from experiments import cli
 
-_CONFIG = config_flags.DEFINE_config_file("config", "configs/data/builtin.py", "Corpus config.")
+_CONFIG = cli.define_config_file("config", "configs/data/builtin.py", "Corpus config.")
 _OUT = flags.DEFINE_string("out", None, "Directory to write shards and manifest.json into.", required=True)
 _FORMAT = flags.DEFINE_enum("format", "jsonl", sorted(shards.FORMATS), "Shard format.")
 
@@ -38,4 +37,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

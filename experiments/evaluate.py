@@ -12,6 +12,7 @@ from absl import app, flags  # pylint: disable=g-import-not-at-top
 
 from ixt_jax.evaluate.run_eval import evaluate_run
 from ixt_jax.evaluate.tasks import TASKS, TaskSettings
+from experiments import cli
 
 _RUN_DIR = flags.DEFINE_string("run_dir", None, "run directory written by experiments.launch", required=True)
 _DEFAULT = TaskSettings()  # the run config's `eval` defaults
@@ -34,4 +35,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

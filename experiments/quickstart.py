@@ -8,12 +8,13 @@ re-run by hand; every stage is cached or resumable, so a second call only prints
 """
 import time
 
-from absl import app, flags
+from absl import flags
 from etils import epath
 
 from configs.common import format_variant
 from experiments.common import prepare_builtin_corpus, run_module
 from ixt_jax import rundir
+from experiments import cli
 
 flags.DEFINE_string("workdir", "runs/quickstart", "where the corpus, annotations and runs go")
 flags.DEFINE_string("size", "1m", "model size from the ladder")
@@ -65,4 +66,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

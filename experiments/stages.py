@@ -7,13 +7,15 @@ stage's parameters (`train.init_from`) with a fresh optimizer and the pre-traini
 Mid-training reads the math and code records; SFT reads math problems as prompt/response pairs
 (loss on the response only). Every stage resumes or is skipped if finished, so the chain does too.
 """
-from absl import app, flags
+from absl import flags
 from etils import epath
 
 from configs.common import format_variant
 from experiments.common import prepare_builtin_corpus, run_module
 from ixt_jax import rundir
 from ixt_jax.data import subsets
+from ixt_jax.train.heldout import format_loss
+from experiments import cli
 
 flags.DEFINE_string("workdir", "runs/stages", "root of the chain's data and run directories")
 flags.DEFINE_string("annotated", "", "annotated shards to pre-train on ('' = build the built-in corpus)")
@@ -50,9 +52,9 @@ def main(argv):
     previous = root / stage
   for stage in STAGES:
     summary = rundir.read_summary(root / stage)
-    print(f"{stage:<9} held-out clean loss {summary.eval['loss']:.4f} "
-          f"(no critique {summary.eval['loss_unconditioned']:.4f}), {summary.tokens:,} tokens")
+    print(f"{stage:<9} held-out clean loss {format_loss(summary.eval['loss'])} "
+          f"(no critique {format_loss(summary.eval['loss_unconditioned'])}), {summary.tokens:,} tokens")
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

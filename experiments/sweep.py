@@ -32,9 +32,10 @@ from ixt_jax.data import vocab as vocab_lib
 from ixt_jax.models.sizes import param_counts, train_flops_per_token
 from ixt_jax.scaling import grid
 from ixt_jax.train import config as run_config
+from experiments import cli
 
 
-_CONFIG = config_flags.DEFINE_config_file("config", None, "sweep config file (configs/sweeps/*.py)")
+_CONFIG = cli.define_config_file("config", None, "sweep config file (configs/sweeps/*.py)")
 flags.DEFINE_string("workdir", "", "sweep directory: data, runs table, run workdirs and fits")
 flags.DEFINE_string("data", "", "annotated shards every run trains on ('' = build the built-in corpus in DIR/data)")
 flags.DEFINE_enum("emit", None, ["shell", "slurm"], "write DIR/launch.sh or DIR/sweep.sbatch instead of training")
@@ -70,7 +71,7 @@ def _launch(c, data: str, variant: dict, overrides: list[str]):
   try:
     rc = config_common.apply_overrides(config_common.load_config(c.launch_config, variant), overrides)
   except (KeyError, AttributeError) as e:
-    raise ValueError(f"the launch config {c.launch_config} rejects variant {variant}: {e}") from None
+    raise ConfigError(f"the launch config {c.launch_config} rejects variant {variant}: {e}") from None
   return rc, [f"--config={c.launch_config}:{config_common.format_variant(variant)}",
               *(f"--config.{o}" for o in overrides)]
 
@@ -217,4 +218,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
 import uuid
 from typing import Any
@@ -59,8 +60,20 @@ def read_text(url: str | os.PathLike) -> str:
     return f.read()
 
 
+def json_safe(value: Any) -> Any:
+  """`value` with every NaN or infinite float replaced by None: JSON has no NaN, and readers choke on it."""
+  if isinstance(value, float):
+    return value if math.isfinite(value) else None
+  if isinstance(value, dict):
+    return {k: json_safe(v) for k, v in value.items()}
+  if isinstance(value, (list, tuple)):
+    return [json_safe(v) for v in value]
+  return value
+
+
 def write_json(url: str | os.PathLike, value: Any) -> None:
-  write_text(url, json.dumps(value, indent=2, sort_keys=True, default=str))
+  """Pretty JSON, written whole; non-finite floats become null (`json_safe`)."""
+  write_text(url, json.dumps(json_safe(value), indent=2, sort_keys=True, allow_nan=False, default=str))
 
 
 def read_json(url: str | os.PathLike) -> Any:
@@ -170,7 +183,7 @@ class MetricsFile:
     self.flush()
 
   def add(self, step: int, metrics: dict[str, Any]) -> None:
-    self._lines.append(json.dumps({"step": step, **metrics}, sort_keys=True))
+    self._lines.append(json.dumps(json_safe({"step": step, **metrics}), sort_keys=True, allow_nan=False))
 
   def flush(self) -> None:
     if self._flushed != len(self._lines):

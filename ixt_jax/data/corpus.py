@@ -20,9 +20,10 @@ from ixt_jax.data import heldout
 from ixt_jax.data import records
 from ixt_jax.data import shards
 from ixt_jax.data import source
+from ixt_jax.errors import DataError, DataNotFoundError
 
 
-class BadInputError(ValueError):
+class BadInputError(DataError):
   """More of the corpus is malformed than `max_bad_fraction` allows."""
 
 
@@ -128,7 +129,7 @@ def scan_corpus(data_cfg, vocab) -> Corpus:
   """
   paths = corpus_shards(data_cfg.train_dirs)
   if not paths:
-    raise FileNotFoundError(f"config.data.train_dirs={list(data_cfg.train_dirs)!r}: no shards found")
+    raise DataNotFoundError(f"config.data.train_dirs={list(data_cfg.train_dirs)!r}: no shards found")
   require_feedback = data_cfg.feedback.placement != "none"
   quarantine = records.Quarantine()
   length_check = _CritiqueLengthCheck(data_cfg.feedback.template, data_cfg.seq_len, vocab, quarantine)

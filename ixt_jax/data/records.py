@@ -65,7 +65,7 @@ def _field(obj: dict, name: str, kind, where: str = ""):
 def parse_record(raw: bytes, *, require_feedback: bool) -> Record:
   """The record in `raw` (one UTF-8 JSON object), or BadRecord saying why not."""
   try:
-    obj = json.loads(raw.decode("utf-8"))
+    obj = json.loads(raw.decode("utf-8-sig"))  # -sig: a file written by Windows tools opens with a BOM
   except UnicodeDecodeError as e:
     raise BadRecord(INVALID_UTF8, str(e)) from None
   except ValueError as e:

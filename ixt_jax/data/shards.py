@@ -14,10 +14,15 @@ from typing import Any
 
 from etils import epath
 
+from ixt_jax import rundir
+
 os.environ.setdefault("EPATH_USE_TF", "false")  # keep TensorFlow off the training path
 
 MANIFEST = "manifest.json"
 FORMATS = {"jsonl": ".jsonl", "arrayrecord": ".arrayrecord"}
+# JSON-lines files that are not records (annotation failures, the feedback cache) end in these, so a
+# reader that globs a dataset folder for `**/*.jsonl` finds records only.
+SIDE_FILE_SUFFIXES = (".failures", ".cache")
 
 
 def shard_filename(prefix: str, index: int, count: int, fmt: str) -> str:
@@ -28,6 +33,8 @@ def shard_filename(prefix: str, index: int, count: int, fmt: str) -> str:
 def format_of(path: epath.PathLike) -> str:
   """The shard format named by a file's extension."""
   suffix = epath.Path(path).suffix
+  if suffix in SIDE_FILE_SUFFIXES:
+    return "jsonl"
   for fmt, ext in FORMATS.items():
     if suffix == ext:
       return fmt
@@ -95,13 +102,9 @@ def read_shard(path: epath.PathLike) -> Iterator[bytes]:
       reader.close()
 
 
-def write_json(path: epath.PathLike, value: Any, **dumps_kwargs) -> None:
-  """Writes `value` as JSON atomically (temp file, then replace): a reader never sees half a file."""
-  path = epath.Path(path)
-  path.parent.mkdir(parents=True, exist_ok=True)
-  tmp = _temporary_sibling(path)
-  tmp.write_text(json.dumps(value, indent=2, sort_keys=True, **dumps_kwargs))
-  tmp.replace(path)
+def write_json(path: epath.PathLike, value: Any) -> None:
+  """Writes `value` as JSON atomically, non-finite floats as null (the run directory's writer)."""
+  rundir.write_json(path, value)
 
 
 def write_manifest(directory: epath.PathLike, manifest: dict[str, Any]) -> None:

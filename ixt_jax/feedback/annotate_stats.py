@@ -69,7 +69,7 @@ def merge(stats: Iterable[dict[str, Any]], critic: dict[str, Any]) -> dict[str, 
       "critic": critic,
       "records": total["records"], "annotated": total["annotated"], "kept_existing_feedback": total["kept"],
       "cache_hits": total["cached"], "judged": total["judged"],
-      "failures": {"count": total["failed"], "by_reason": dict(reasons), "files": "failures/*.jsonl"},
+      "failures": {"count": total["failed"], "by_reason": dict(reasons), "files": "failures/*.failures"},
       "seconds": total["seconds"],
       "records_per_s": total["judged"] / total["seconds"] if total["seconds"] else None,
       "domains": {domain: {

@@ -37,7 +37,7 @@ class HeldoutEval:
     self.writer.write(step, {"heldout": self.results})
     if self.printing:
       print(f"step {step:>6}/{self.total_steps} | held-out loss " + " | ".join(
-          f"{name} {r['all_domains']['loss']:.4f}" for name, r in self.results.items()), flush=True)
+          f"{name} {heldout.format_loss(r['all_domains']['loss'])}" for name, r in self.results.items()), flush=True)
     return self.results["clean"]["all_domains"]["loss"]
 
 

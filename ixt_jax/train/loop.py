@@ -9,18 +9,22 @@
 """
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
 
 import jax
 import ml_collections
+import optax
 from etils import epath
+from jax.sharding import Mesh
 
 from ixt_jax import rundir
 from ixt_jax.data import corpus as corpus_lib
 from ixt_jax.data import vocab as vocab_lib
-from ixt_jax.models import param_counts, train_flops_per_token
+from ixt_jax.errors import ConfigError
+from ixt_jax.models import ModelConfig, param_counts, train_flops_per_token
 from ixt_jax.parallel import distributed
 from ixt_jax.parallel.mesh import data_parallel_size, make_mesh
 from ixt_jax.parallel.sharding import use_mesh
@@ -59,30 +63,58 @@ def train_and_evaluate(c: ml_collections.ConfigDict, workdir: epath.PathLike,
       jax.distributed.shutdown()
 
 
-def _train(c: ml_collections.ConfigDict, workdir: epath.Path, positive_critique: Callable[[str], str],
-           task_evaluator_factory: TaskEvaluatorFactory | None) -> dict:
-  start_time = time.time()
-  # ---- Set-up: every check before the first byte of data is read ------------------------------
+@dataclasses.dataclass(frozen=True)
+class _SetUp:
+  """What the loop is built from, made once the config has passed every check."""
+  mesh: Mesh
+  vocab: vocab_lib.Vocabulary
+  corpus: corpus_lib.Corpus
+  model_cfg: ModelConfig
+  flops_per_token: float
+  tx: optax.GradientTransformation
+  ss: ShardedSetup
+  train_step: Callable  # (state, batch) -> (state, metrics), sharded and jitted
+
+
+def _set_up(c: ml_collections.ConfigDict, workdir: epath.Path, say: Callable[[str], None]) -> _SetUp:
+  """Every check before the first byte of data is read; then tokenizer, corpus, config.json, the step."""
   try:
     mesh = make_mesh(dict(c.mesh))
   except ValueError as e:
-    raise ValueError(f"config.{e}") from None
+    raise ConfigError(f"config.{e}") from None
   config_lib.validate_run_config(c, jax.device_count(), data_parallel_size(mesh))
   check_model_fits_mesh(lambda vocab_size: config_lib.model_config(c, vocab_size), mesh)
-  is_main = jax.process_index() == 0
   workdir.mkdir(parents=True, exist_ok=True)
+  say(f"{workdir}: loading the tokenizer ({c.data.vocab.kind}) ...")
   vocab = vocab_lib.load_vocabulary(c.data)
+  say(f"tokenizer: {vocab.size} pieces; scanning the corpus {list(c.data.train_dirs)} ...")
   corpus = corpus_lib.scan_corpus(c.data, vocab)
+  say(heldout.describe_corpus(c, corpus))
   model_cfg = config_lib.model_config(c, vocab.size)
-  flops_per_token = train_flops_per_token(model_cfg, c.data.seq_len)
-  if is_main:
+  counts, flops_per_token = param_counts(model_cfg), train_flops_per_token(model_cfg, c.data.seq_len)
+  tokens = c.train.steps * c.train.batch_size * c.data.seq_len
+  say(f"model {c.model.size}: {counts['total']:,} parameters ({counts['non_embedding']:,} non-embedding); "
+      f"mesh {dict(mesh.shape)} on {jax.device_count()} {jax.devices()[0].platform} devices; "
+      f"{c.train.steps:,} steps x {c.train.batch_size} x {c.data.seq_len} = {tokens:,} tokens, "
+      f"{tokens * flops_per_token:.3g} training FLOPs")
+  if jax.process_index() == 0:
     rundir.write_config(workdir, rundir.ResolvedConfig(
-        config=c.to_dict(), model=model_cfg.__dict__, n_params=param_counts(model_cfg),
-        flops_per_token=flops_per_token, tokenizer=vocab.sha256, vocab_path=vocab.path,
-        mesh=dict(mesh.shape), process_count=jax.process_count()))
+        config=c.to_dict(), model=model_cfg.__dict__, n_params=counts, flops_per_token=flops_per_token,
+        tokenizer=vocab.sha256, vocab_path=vocab.path, mesh=dict(mesh.shape), process_count=jax.process_count()))
   tx, schedule = make_optimizer(c.optimizer, c.train.steps)
   ss = setup(model_cfg, tx, mesh, c.seed)
   train_step = jit_train_step(ss, tx, schedule, c.train.z_loss, c.train.microbatches)
+  return _SetUp(mesh, vocab, corpus, model_cfg, flops_per_token, tx, ss, train_step)
+
+
+def _train(c: ml_collections.ConfigDict, workdir: epath.Path, positive_critique: Callable[[str], str],
+           task_evaluator_factory: TaskEvaluatorFactory | None) -> dict:
+  start_time = time.time()
+  is_main = jax.process_index() == 0
+  say = lambda message: print(message, flush=True) if is_main else None  # progress while nothing else prints
+  # ---- Set-up ------------------------------------------------------------------------------------
+  run = _set_up(c, workdir, say)
+  mesh, vocab, corpus, model_cfg, ss = run.mesh, run.vocab, run.corpus, run.model_cfg, run.ss
 
   # ---- Start: resume, or fresh parameters -----------------------------------------------------
   writer = MetricsWriter(workdir, is_main)
@@ -93,10 +125,9 @@ def _train(c: ml_collections.ConfigDict, workdir: epath.Path, positive_critique:
   if start_step:
     state, progress = resume.restore(checkpoints.checkpointer, start_step, ss, data.iterator)
     writer.drop_after(start_step)
-    if is_main:
-      print(f"resumed from step {start_step} of {workdir}", flush=True)
+    say(f"resumed from step {start_step} of {workdir}")
   else:
-    state, progress = resume.fresh_state(ss, tx, c.seed, c.train.init_from, model_cfg), resume.fresh_progress()
+    state, progress = resume.fresh_state(ss, run.tx, c.seed, c.train.init_from, model_cfg), resume.fresh_progress()
     writer.write(0, {"bad_records": dict(corpus.bad_counts), "records_seen": corpus.records_seen,
                      "train_records": int(len(corpus.train_refs)), "heldout_records": len(corpus.heldout),
                      "init_from": c.train.init_from})
@@ -104,8 +135,8 @@ def _train(c: ml_collections.ConfigDict, workdir: epath.Path, positive_critique:
   # ---- Hooks ------------------------------------------------------------------------------------
   tokens_per_step = c.train.batch_size * c.data.seq_len
   peak = peak_flops_per_device(c.train.peak_flops_per_device) * jax.device_count()
-  step_log = StepLog(writer, Throughput(tokens_per_step, flops_per_token, peak), c.train.steps, c.train.log_every,
-                progress, lambda step: checkpoints.last_good(step, c.seed), is_main)
+  step_log = StepLog(writer, Throughput(tokens_per_step, run.flops_per_token, peak), c.train.steps,
+                     c.train.log_every, progress, lambda step: checkpoints.last_good(step, c.seed), is_main)
   heldout_eval = _heldout_eval(c, vocab, corpus, ss, positive_critique, writer, is_main)
   task_eval = None
   if task_evaluator_factory is not None and config_lib.eval_tasks(c):
@@ -115,9 +146,10 @@ def _train(c: ml_collections.ConfigDict, workdir: epath.Path, positive_critique:
   # ---- Train ------------------------------------------------------------------------------------
   serialize = distributed.overlapping_collectives_unsafe()
   preempted = False
+  say(f"compiling the train step (step {start_step + 1} includes it) ...")
   with use_mesh(mesh):
     for step in range(start_step + 1, c.train.steps + 1):
-      state, metrics = train_step(state, ss.to_device(data.next_batch(step)))  # runs while we log step - 1
+      state, metrics = run.train_step(state, ss.to_device(data.next_batch(step)))  # runs while we log step - 1
       if serialize:
         jax.block_until_ready(metrics)
       step_log.observe(step, metrics, first=step == start_step + 1)
