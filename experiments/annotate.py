@@ -13,7 +13,7 @@ from absl import flags
 from ixt_jax.data import shards
 from ixt_jax.errors import ConfigError
 from ixt_jax.feedback import annotate_stats
-from ixt_jax.feedback.annotate import annotate_directory
+from ixt_jax.feedback.annotate import annotate_directory, refuse_unknown_domains
 from ixt_jax.feedback.critics import make_critic
 from experiments import cli
 
@@ -31,8 +31,10 @@ def main(argv):
   config = _CONFIG.value
   if not isinstance(config.batch_size, int) or config.batch_size < 1:
     raise ConfigError(f"config.batch_size={config.batch_size!r}: must be an integer >= 1")
+  critic = make_critic(config)
+  refuse_unknown_domains(_INPUT.value, critic)
   summary = annotate_directory(
-      _INPUT.value, _OUTPUT.value, make_critic(config), fmt=_FORMAT.value, worker_index=_WORKER_INDEX.value,
+      _INPUT.value, _OUTPUT.value, critic, fmt=_FORMAT.value, worker_index=_WORKER_INDEX.value,
       num_workers=_NUM_WORKERS.value, retry_failed=_RETRY_FAILED.value, batch_size=config.batch_size,
       keep_existing_feedback=config.keep_existing_feedback, use_cache=config.cache)
   if summary is None:

@@ -23,7 +23,7 @@ from etils import epath
 
 from ixt_jax.data import shards
 from ixt_jax.data.corpora.writer import replace_manifest, replace_shard
-from ixt_jax.errors import DataNotFoundError
+from ixt_jax.errors import ConfigError, DataNotFoundError
 from ixt_jax.feedback import annotate_stats
 from ixt_jax.feedback.cache import FeedbackCache
 from ixt_jax.feedback.critic import Critic, Failure, Feedback
@@ -164,6 +164,32 @@ def _finish(input_dir: epath.Path, output_dir: epath.Path, names: list[str], fmt
   if not (output_dir / shards.MANIFEST).exists() or shards.read_manifest(output_dir) != manifest:
     replace_manifest(output_dir, manifest)
   return summary
+
+
+def input_domains(input_dir: epath.PathLike) -> set[str]:
+  """The domains of a raw corpus: from its manifest where that counts them, else from every record."""
+  input_dir = epath.Path(input_dir)
+  if (input_dir / shards.MANIFEST).exists():
+    counted = shards.read_manifest(input_dir).get("domains")
+    if isinstance(counted, dict):
+      return set(counted)
+  found = set()
+  for path in shards.list_shards(input_dir):
+    for raw in shards.read_shard(path):
+      record = _decode(raw)
+      if isinstance(record, dict):
+        found.add(record.get("domain"))
+  return found
+
+
+def refuse_unknown_domains(input_dir: epath.PathLike, critic: Critic) -> None:
+  """For a critic told to fail on domains it has no verifier for: fail now, before any work, naming them."""
+  if getattr(critic, "unknown_domain", None) != "fail":
+    return
+  unknown = sorted(map(str, input_domains(input_dir) - set(critic.known_domains)))
+  if unknown:
+    raise ConfigError(f"{input_dir}: no built-in critic for domain(s) {unknown}; the known domains are "
+                      f"{critic.known_domains} (or set --config.unknown_domain=text to judge them as text)")
 
 
 def annotate_directory(input_dir: epath.PathLike, output_dir: epath.PathLike, critic: Critic, *,
