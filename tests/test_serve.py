@@ -1,4 +1,5 @@
-"""experiments.serve on a tiny run: OpenAI-shaped replies, and the served critic's client end to end."""
+"""experiments.serve on a tiny run: OpenAI-shaped replies to the official `openai` client (streaming
+too), prompt logprobs, per-request conditions, and the served critic's client end to end."""
 import json
 import os
 import select
@@ -8,6 +9,8 @@ import time
 import urllib.error
 import urllib.request
 
+import numpy as np
+import openai
 import pytest
 
 from ixt_jax.data import formatting
@@ -71,8 +74,57 @@ def test_completions_chat_and_models_answer_in_the_openai_shape(server):
   chat = _post(base_url + "/chat/completions", {"messages": [{"role": "user", "content": "Hi"}], "max_tokens": 3})
   assert chat["object"] == "chat.completion" and chat["choices"][0]["message"]["role"] == "assistant"
   with pytest.raises(urllib.error.HTTPError) as refused:
-    _post(base_url + "/completions", {"prompt": "x", "stream": True})
+    _post(base_url + "/completions", {"prompt": "x", "n": 2})
   assert refused.value.code == 400
+
+
+def test_the_openai_client_completes_chats_and_streams_both(server):
+  base_url, _ = server
+  client = openai.OpenAI(base_url=base_url, api_key="unused", max_retries=0)
+  assert [m.id for m in client.models.list()] == ["tiny"]
+  done = client.completions.create(model="tiny", prompt="def f(x):", max_tokens=8, temperature=0)
+  streamed = list(client.completions.create(model="tiny", prompt="def f(x):", max_tokens=8, temperature=0,
+                                            stream=True, stream_options={"include_usage": True}))
+  # Greedy: the streamed pieces add up to the same text, the last chunk carries the usage.
+  assert "".join(c.choices[0].text for c in streamed if c.choices) == done.choices[0].text
+  assert [c.choices[0].finish_reason for c in streamed if c.choices][-1] == done.choices[0].finish_reason
+  assert streamed[-1].usage.completion_tokens == done.usage.completion_tokens
+
+  messages = [{"role": "user", "content": "Write a sum."}]
+  chat = client.chat.completions.create(model="tiny", messages=messages, max_tokens=6, temperature=0)
+  chunks = list(client.chat.completions.create(model="tiny", messages=messages, max_tokens=6, temperature=0,
+                                               stream=True))
+  assert chunks[0].choices[0].delta.role == "assistant"
+  assert "".join(c.choices[0].delta.content or "" for c in chunks) == chat.choices[0].message.content
+  assert chunks[-1].choices[0].finish_reason == chat.choices[0].finish_reason
+
+
+def test_echo_logprobs_score_the_prompt_under_the_requested_condition(server):
+  base_url, _ = server
+  client = openai.OpenAI(base_url=base_url, api_key="unused", max_retries=0)
+  text = "def add(a, b):\n    return a + b\n"
+  ids = json.loads(urllib.request.urlopen(urllib.request.Request(
+      base_url.removesuffix("/v1") + "/tokenize", json.dumps({"prompt": text}).encode()), timeout=30).read())["tokens"]
+  scored = {}
+  conditions = {"none": {"condition": "none"}, "positive": {"condition": "positive"},
+                "negative": {"condition": "negative"}, "text": {"critique": CRITIQUE}}
+  for name, condition in conditions.items():
+    # lm-eval's loglikelihood request: token ids, echo, one generated token, its top alternative.
+    reply = client.completions.create(model="tiny", prompt=ids, max_tokens=1, temperature=0, echo=True, logprobs=1,
+                                      extra_body=condition)
+    logprobs = reply.choices[0].logprobs
+    assert reply.choices[0].text.startswith(text) and len(logprobs.tokens) == len(ids) + 1
+    assert "".join(logprobs.tokens[:len(ids)]) == text
+    values = np.array(logprobs.token_logprobs)
+    assert np.all(np.isfinite(values)) and np.all(values <= 0)
+    assert all(len(top) == 1 and max(top.values()) >= lp - 1e-5 for top, lp in zip(logprobs.top_logprobs, values))
+    scored[name] = values[:len(ids)]
+  # The conditioning prefix changes the prompt's log-probabilities; the echoed tokens stay the request's own.
+  assert not np.allclose(scored["none"], scored["positive"]) and not np.allclose(scored["positive"], scored["negative"])
+  # No condition named: the server's default (--critique), the prompt as text, nothing generated.
+  only_prompt = client.completions.create(model="tiny", prompt=text, max_tokens=0, echo=True, logprobs=0)
+  assert only_prompt.choices[0].text == text and only_prompt.usage.completion_tokens == 0
+  np.testing.assert_allclose(only_prompt.choices[0].logprobs.token_logprobs, scored["text"], atol=1e-4)
 
 
 def test_the_served_critic_client_annotates_records_through_the_server(server):
