@@ -6,12 +6,14 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export EPATH_USE_TF ?= false
 
-.PHONY: install test test-slow quickstart study benchmarks clean
+INTEROP_STAMP := $(VENV)/.interop
+
+.PHONY: install test test-slow test-interop quickstart study benchmarks clean
 
 $(STAMP): setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[seqio,test]"
+	$(PY) -m pip install --quiet -e ".[seqio,test,tracking]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -21,6 +23,14 @@ test: $(STAMP)
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -n 2 tests
+
+# lm-eval-harness against the served model (~25 s and ~340 MB more to install, no torch).
+$(INTEROP_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e ".[interop]"
+	touch $(INTEROP_STAMP)
+
+test-interop: $(INTEROP_STAMP)
+	$(PY) -m pytest -n 2 -m interop tests
 
 quickstart: $(STAMP)
 	$(PY) -m experiments.quickstart --workdir=runs/quickstart

@@ -16,7 +16,7 @@ import http.server  # pylint: disable=g-import-not-at-top
 
 from absl import app, flags
 
-from ixt_jax.evaluate.openai_api import CONDITIONS, CompletionService, Conditioning, make_handler
+from ixt_jax.evaluate.openai_api import CONDITIONS, CompletionService, Conditioning, make_handler, resolve_condition
 from ixt_jax.evaluate.run_dir import load_run
 from ixt_jax.evaluate.run_eval import run_positive_critique
 
@@ -32,24 +32,15 @@ _MAX_TOKENS = flags.DEFINE_integer("max_tokens_limit", 1024, "cap on a request's
 _MAX_BATCH = flags.DEFINE_integer("max_batch", 16, "concurrent requests decoded together")
 
 
-def method_condition(run) -> str:
-  """The condition a run's method samples under: positive after prefix training, else none."""
-  return "positive" if run.config.data.feedback.placement == "prefix" else "none"
-
-
-def make_service(run, name: str, condition: str = "auto", critique: str | None = None, domain: str = "text",
-                 **kwargs) -> CompletionService:
-  default = Conditioning(method_condition(run) if condition == "auto" else condition, critique, domain)
-  return CompletionService(run, name, default, run_positive_critique(run.config), **kwargs)
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments {argv[1:]}")
   run = load_run(_RUN_DIR.value)
   name = _MODEL_NAME.value or run.path.name
-  service = make_service(run, name, _CONDITION.value, _CRITIQUE.value, _DOMAIN.value,
-                         max_tokens_limit=_MAX_TOKENS.value, max_batch=_MAX_BATCH.value)
+  condition = resolve_condition(_CONDITION.value, run.config)
+  service = CompletionService(run, name, Conditioning(condition, _CRITIQUE.value, _DOMAIN.value),
+                              run_positive_critique(run.config), max_tokens_limit=_MAX_TOKENS.value,
+                              max_batch=_MAX_BATCH.value)
   server = http.server.ThreadingHTTPServer((_HOST.value, _PORT.value), make_handler(service))
   host, port = server.server_address[:2]
   print(f"serving {name} (step {run.step}, default condition {service.default}) at http://{host}:{port}/v1",

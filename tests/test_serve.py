@@ -1,11 +1,6 @@
 """experiments.serve on a tiny run: OpenAI-shaped replies to the official `openai` client (streaming
 too), prompt logprobs, per-request conditions, and the served critic's client end to end."""
 import json
-import os
-import select
-import subprocess
-import sys
-import time
 import urllib.error
 import urllib.request
 
@@ -18,36 +13,17 @@ from ixt_jax.data import vocab as vocab_lib
 from ixt_jax.evaluate.prompts import prompt_ids
 from ixt_jax.feedback.critic import Failure, Feedback
 from ixt_jax.feedback.served import ServedCritic
-from ixt_jax.train.loop import train_and_evaluate
-from xla_env import xla_flags
-from train_utils import make_corpus, tiny_config
+from serve_utils import served, tiny_run
 
 CRITIQUE = "A flawless document."
-_START_S = 180
 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
   root = tmp_path_factory.mktemp("serve")
-  c = tiny_config(make_corpus(root / "corpus", 120), steps=4, checkpoint_every=4)
-  c.optimizer.warmup_steps = 1
-  train_and_evaluate(c, root / "run", lambda _: CRITIQUE)
-  env = dict(os.environ, XLA_FLAGS=xla_flags(2))
-  process = subprocess.Popen(
-      [sys.executable, "-m", "experiments.serve", f"--run_dir={root / 'run'}", "--port=0", "--model_name=tiny",
-       f"--critique={CRITIQUE}"], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=env,
-      cwd=os.path.dirname(os.path.dirname(__file__)))
-  try:
-    deadline = time.time() + _START_S
-    line = ""
-    while "serving" not in line:
-      assert time.time() < deadline and process.poll() is None, "experiments.serve did not start"
-      if select.select([process.stdout], [], [], 1.0)[0]:
-        line = process.stdout.readline()
-    yield line.rsplit(" ", 1)[1].strip(), c
-  finally:
-    process.terminate()
-    process.wait(timeout=30)
+  c = tiny_run(root, CRITIQUE)
+  with served(root / "run", "--model_name=tiny", f"--critique={CRITIQUE}") as base_url:
+    yield base_url, c
 
 
 def _post(url: str, body: dict) -> dict:
@@ -118,6 +94,8 @@ def test_echo_logprobs_score_the_prompt_under_the_requested_condition(server):
     values = np.array(logprobs.token_logprobs)
     assert np.all(np.isfinite(values)) and np.all(values <= 0)
     assert all(len(top) == 1 and max(top.values()) >= lp - 1e-5 for top, lp in zip(logprobs.top_logprobs, values))
+    # The greedy token the KV-cache decoder chose is the scorer's argmax too.
+    assert values[-1] == pytest.approx(max(logprobs.top_logprobs[-1].values()), abs=1e-4)
     scored[name] = values[:len(ids)]
   # The conditioning prefix changes the prompt's log-probabilities; the echoed tokens stay the request's own.
   assert not np.allclose(scored["none"], scored["positive"]) and not np.allclose(scored["positive"], scored["negative"])

@@ -68,6 +68,13 @@ def condition_critique(condition: str, domain: str,
   raise RequestError(f"condition={condition!r}: expected one of {CONDITIONS}")
 
 
+def resolve_condition(choice: str, config) -> str:
+  """`choice`, where 'auto' is the run's method: a positive critique after critique-prefix training, else none."""
+  if choice != "auto":
+    return choice
+  return "positive" if config.data.feedback.placement == "prefix" else "none"
+
+
 @dataclasses.dataclass(frozen=True)
 class Conditioning:
   """A server's default conditioning: free-text `critique` if set, else `condition` for `domain`."""
@@ -321,6 +328,7 @@ def make_handler(service: CompletionService) -> type[http.server.BaseHTTPRequest
 
   class Handler(http.server.BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes: no 40 ms delayed-ACK stall
 
     def _reply(self, status: int, value: dict[str, Any]):
       data = json.dumps(value).encode()
