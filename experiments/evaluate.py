@@ -14,10 +14,12 @@ os.environ.setdefault("EPATH_USE_TF", "false")
 
 from absl import app, flags  # pylint: disable=g-import-not-at-top
 
+from ixt_jax.errors import ConfigError
 from ixt_jax.evaluate.lm_eval_run import DEFAULT_INCLUDE, evaluate_lm_eval
 from ixt_jax.evaluate.openai_api import CONDITIONS
 from ixt_jax.evaluate.run_eval import evaluate_run
 from ixt_jax.evaluate.tasks import TASKS, TaskSettings
+from experiments import cli
 
 _RUN_DIR = flags.DEFINE_string("run_dir", None, "run directory written by experiments.launch", required=True)
 _BUILTIN = flags.DEFINE_bool("builtin", True, "held-out loss, the built-in --tasks and sampling speed")
@@ -37,7 +39,7 @@ def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments {argv[1:]}")
   if not _BUILTIN.value and not _LM_EVAL_TASKS.value:
-    raise app.UsageError("--builtin=false needs --lm_eval_tasks: there would be nothing to evaluate")
+    raise ConfigError("--builtin=false needs --lm_eval_tasks: there would be nothing to evaluate")
   report = {}
   if _BUILTIN.value:
     settings = TaskSettings(tasks=tuple(_TASKS.value), max_problems=_MAX_PROBLEMS.value,
@@ -48,14 +50,11 @@ def main(argv):
                   tasks=result["tasks"],
                   decode_tokens_per_s={name: round(s["tokens_per_s"], 1) for name, s in result["sampling_speed"].items()})
   if _LM_EVAL_TASKS.value:
-    try:
-      result = evaluate_lm_eval(_RUN_DIR.value, _LM_EVAL_TASKS.value, _LM_EVAL_INCLUDE.value,
-                                _LM_EVAL_CONDITION.value, _LM_EVAL_DOMAIN.value, _LM_EVAL_LIMIT.value)
-    except ImportError as e:
-      raise app.UsageError(f"--lm_eval_tasks: {e}") from None
+    result = evaluate_lm_eval(_RUN_DIR.value, _LM_EVAL_TASKS.value, _LM_EVAL_INCLUDE.value,
+                              _LM_EVAL_CONDITION.value, _LM_EVAL_DOMAIN.value, _LM_EVAL_LIMIT.value)
     report["lm_eval"] = {result["condition"]: result["tasks"]}
   print(json.dumps(report, indent=2))
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

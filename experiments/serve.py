@@ -16,9 +16,11 @@ import http.server  # pylint: disable=g-import-not-at-top
 
 from absl import app, flags
 
+from experiments import cli
 from ixt_jax.evaluate.openai_api import CONDITIONS, CompletionService, Conditioning, make_handler, resolve_condition
 from ixt_jax.evaluate.run_dir import load_run
 from ixt_jax.evaluate.run_eval import run_positive_critique
+from experiments import cli
 
 _RUN_DIR = flags.DEFINE_string("run_dir", None, "run directory written by experiments.launch", required=True)
 _PORT = flags.DEFINE_integer("port", 8000, "port to listen on (0: any free port, printed at start)")
@@ -54,4 +56,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

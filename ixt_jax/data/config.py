@@ -1,6 +1,6 @@
 """Every knob of the data stage, with its default; the trainer embeds it as `config.data`.
 
-`validate_data_config` fails before any compute with a ValueError naming the field and its value.
+`validate_data_config` fails before any compute with a ConfigError (a ValueError) naming the field and its value.
 """
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import os
 from etils import epath
 import ml_collections
 from ml_collections import config_dict
+
+from ixt_jax.errors import ConfigError
 
 PLACEMENTS = ("prefix", "suffix", "none")
 FEEDBACK_KINDS = ("critique", "quality_token")
@@ -67,7 +69,7 @@ def get_data_config() -> ml_collections.ConfigDict:
 
 
 def _fail(field: str, value, expected: str):
-  raise ValueError(f"config.data.{field}={value!r}: expected {expected}")
+  raise ConfigError(f"config.data.{field}={value!r}: expected {expected}")
 
 
 def _check_number(cfg, field: str, low: float, high: float, *, integer: bool = False,

@@ -20,6 +20,7 @@ from typing import Any
 import jax
 from etils import epath
 
+from ixt_jax.errors import UserError
 from ixt_jax.evaluate.openai_api import CompletionService, Conditioning, make_handler, resolve_condition
 from ixt_jax.evaluate.run_dir import load_run
 from ixt_jax.evaluate.run_eval import EVAL_FILE, run_positive_critique, update_json
@@ -28,12 +29,16 @@ from ixt_jax.train.loop import SUMMARY_FILE
 DEFAULT_INCLUDE = "configs/lm_eval"
 
 
+class MissingPackageError(UserError, ImportError):
+  """An optional package the asked-for evaluation needs is not installed."""
+
+
 def _import_lm_eval():
   try:
     import lm_eval  # pylint: disable=g-import-not-at-top
     from lm_eval.tasks import TaskManager  # pylint: disable=g-import-not-at-top
   except ImportError:
-    raise ImportError('lm-eval is not installed: pip install -e ".[interop]" (or make test-interop)') from None
+    raise MissingPackageError('lm-eval is not installed: pip install -e ".[interop]" (or make test-interop)') from None
   return lm_eval, TaskManager
 
 

@@ -29,6 +29,7 @@ from typing import Any
 
 from ixt_jax.data import formatting
 from ixt_jax.data.vocab import EOS_ID
+from ixt_jax.errors import ConfigError
 from ixt_jax.evaluate import openai_stream
 from ixt_jax.evaluate.prompts import prompt_ids
 from ixt_jax.evaluate.run_dir import LoadedRun
@@ -200,7 +201,10 @@ class CompletionService:
     self.max_tokens_limit = max_tokens_limit
     self._positive_critique = positive_critique
     self._feedback = formatting.FeedbackSettings.from_config(run.config.data)
-    condition_critique(default.condition, default.domain, positive_critique)  # a bad default fails at start
+    try:  # a bad default fails at start
+      condition_critique(default.condition, default.domain, positive_critique)
+    except RequestError as e:
+      raise ConfigError(f"the default condition: {e}") from None
     sampler = Sampler(run.graphdef, run.vocab, run.mesh, max_batch=max_batch)
     scorer = TokenScorer(run.graphdef, run.mesh)
     self._seed = iter(range(1 << 62))  # a fresh sampling seed per batch

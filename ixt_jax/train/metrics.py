@@ -9,6 +9,8 @@ from typing import Any
 
 from etils import epath
 
+from ixt_jax.data import shards
+
 METRICS_FILE = "metrics.jsonl"
 
 
@@ -34,7 +36,7 @@ class MetricsWriter:
     if not self._enabled:
       return
     with self._path.open("a") as f:
-      f.write(json.dumps({"step": step, **metrics}, sort_keys=True) + "\n")
+      f.write(json.dumps(shards.json_safe({"step": step, **metrics}), sort_keys=True, allow_nan=False) + "\n")
     scalars = {name: value for name, value in _flatten(metrics)
                if isinstance(value, (int, float)) and not isinstance(value, bool)}
     for name, value in scalars.items():
