@@ -24,7 +24,7 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(PY) -m pytest -n 2 tests
 
-# lm-eval-harness against the served model (~25 s and ~340 MB more to install, no torch).
+# lm-eval-harness against the served model (~30 s and ~230 MB more to install, no torch).
 $(INTEROP_STAMP): $(STAMP)
 	$(PY) -m pip install --quiet -e ".[interop]"
 	touch $(INTEROP_STAMP)
