@@ -10,6 +10,7 @@ import pytest
 
 from ixt_jax.data import formatting
 from ixt_jax.data import vocab as vocab_lib
+from ixt_jax.evaluate import openai_stream
 from ixt_jax.evaluate.prompts import prompt_ids
 from ixt_jax.feedback.critic import Failure, Feedback
 from ixt_jax.feedback.served import ServedCritic
@@ -65,6 +66,12 @@ def test_the_openai_client_completes_chats_and_streams_both(server):
   assert "".join(c.choices[0].text for c in streamed if c.choices) == done.choices[0].text
   assert [c.choices[0].finish_reason for c in streamed if c.choices][-1] == done.choices[0].finish_reason
   assert streamed[-1].usage.completion_tokens == done.usage.completion_tokens
+  # A stop string cuts the stream where it cuts the reply (the stream holds back what a stop could begin).
+  stop = done.choices[0].text[2:4] or "x"
+  cut = client.completions.create(model="tiny", prompt="def f(x):", max_tokens=8, temperature=0, stop=[stop])
+  pieces = [c.choices[0].text for c in client.completions.create(
+      model="tiny", prompt="def f(x):", max_tokens=8, temperature=0, stop=[stop], echo=True, stream=True)]
+  assert pieces[0] == "def f(x):" and "".join(pieces[1:]) == cut.choices[0].text
 
   messages = [{"role": "user", "content": "Write a sum."}]
   chat = client.chat.completions.create(model="tiny", messages=messages, max_tokens=6, temperature=0)
@@ -117,3 +124,13 @@ def test_the_served_critic_client_annotates_records_through_the_server(server):
     if isinstance(result, Failure):
       assert result.reason.startswith("unparsable reply"), result.reason
     assert result.tokens is not None and result.tokens > 12  # usage counted: the prompt and the reply
+
+
+def test_live_text_never_sends_what_a_stop_string_or_a_partial_character_could_change():
+  vocab = vocab_lib.ByteVocabulary()
+  ids = vocab.encode("héllo wörld, bye") + [vocab_lib.EOS_ID]
+  pieces = list(openai_stream.live_text(vocab, iter(ids), stop=("wör",)))
+  assert "".join(pieces) == "héllo " and len(pieces) > 1  # piece by piece, cut before the stop
+  assert all("\ufffd" not in piece for piece in pieces)  # 'é' is two bytes: sent once both arrived
+  held = list(openai_stream.live_text(vocab, iter(vocab.encode("abcdef")), stop=("xyz",)))
+  assert "".join(held) == "abcd"  # the last 2 characters could still begin 'xyz': the caller sends them at the end

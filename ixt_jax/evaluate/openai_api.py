@@ -5,8 +5,9 @@ Routes: `/v1/completions`, `/v1/chat/completions`, `/v1/models`, and vLLM's toke
 A completion continues its prompt (a string, or token ids as vLLM takes them) as a document; a chat
 completion answers the conversation laid out as a post-training record (`<prompt> conversation
 <response>`), so a model trained on prompted records replies as it learnt to. `stream=true` sends
-server-sent events; `/v1/completions` takes `logprobs` (up to MAX_TOP_K alternatives) and `echo`
-(the prompt's own token log-probabilities, as lm-eval's loglikelihood tasks need).
+server-sent events as the tokens are decoded (see openai_stream); `/v1/completions` takes `logprobs`
+(up to MAX_TOP_K alternatives) and `echo` (the prompt's own token log-probabilities, as lm-eval's
+loglikelihood tasks need).
 
 Every request is conditioned like training data, on (extension fields) `critique` (text, or null
 for none) if given, else `condition` (one of CONDITIONS) for `domain`, else the server's default.
@@ -19,12 +20,13 @@ from __future__ import annotations
 import concurrent.futures
 import dataclasses
 import http.server
+import itertools
 import json
 import queue
 import threading
 import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from ixt_jax.data import formatting
@@ -86,8 +88,8 @@ class Conditioning:
 
 @dataclasses.dataclass(frozen=True)
 class Stream:
-  """A reply sent as server-sent events, one `data:` line per chunk, then `data: [DONE]`."""
-  chunks: list[dict[str, Any]]
+  """A reply sent as server-sent events, one `data:` line per chunk as it comes, then `data: [DONE]`."""
+  chunks: Iterable[dict[str, Any]]
 
 
 class _Batcher:
@@ -208,8 +210,18 @@ class CompletionService:
     sampler = Sampler(run.graphdef, run.vocab, run.mesh, max_batch=max_batch)
     scorer = TokenScorer(run.graphdef, run.mesh)
     self._seed = iter(range(1 << 62))  # a fresh sampling seed per batch
-    self._decoder = _Batcher(lambda items: sampler.complete(run.params, [ids for ids, _ in items],
-                                                            [s for _, s in items], seed=next(self._seed)), max_batch)
+
+    def decode(items):  # items: (ids, settings, a queue for each token as it comes, or None)
+      sinks = [sink for _, _, sink in items]
+      try:
+        return sampler.complete(run.params, [ids for ids, _, _ in items], [s for _, s, _ in items],
+                                seed=next(self._seed),
+                                on_token=(lambda i, token: sinks[i] and sinks[i].put(token)) if any(sinks) else None)
+      finally:
+        for sink in filter(None, sinks):
+          sink.put(None)  # the end, also after a failure
+
+    self._decoder = _Batcher(decode, max_batch)
     self._scorer = _Batcher(lambda items: scorer.score(run.params, items, MAX_TOP_K), max_batch)
 
   def models(self) -> dict[str, Any]:
@@ -258,14 +270,47 @@ class CompletionService:
   def _decode(self, prompts: Sequence[list[int]], settings: SamplingSettings | None) -> list[Completion]:
     if settings is None:
       return [Completion("", [], len(ids), "length") for ids in prompts]
-    futures = [self._decoder.submit((ids, settings)) for ids in prompts]
+    futures = [self._decoder.submit((ids, settings, None)) for ids in prompts]
     return [future.result() for future in futures]
 
+  def _live(self, ids: list[int], settings: SamplingSettings | None) -> Iterator[str | Completion]:
+    """The completion of `ids` as text pieces while it is decoded, then the Completion itself."""
+    if settings is None:
+      yield Completion("", [], len(ids), "length")
+      return
+    sink = queue.Queue()
+    future = self._decoder.submit((ids, settings, sink))
+    sent = 0
+    for piece in openai_stream.live_text(self.vocab, iter(sink.get, None), settings.stop):
+      sent += len(piece)
+      yield piece
+    completion = future.result()
+    if len(completion.text) > sent:
+      yield completion.text[sent:]
+    yield completion
+
+  def _head(self, kind: str) -> dict[str, Any]:
+    return {"id": f"{'chatcmpl' if kind.startswith('chat') else 'cmpl'}-{uuid.uuid4().hex}", "object": kind,
+            "created": int(time.time()), "model": self.model_name}
+
+  @staticmethod
+  def _usage(prompt_tokens: int, completion_tokens: int) -> dict[str, int]:
+    return {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens}
+
   def _envelope(self, kind: str, choices: list[dict[str, Any]], prompt_tokens: int, completion_tokens: int):
-    return {"id": f"{'chatcmpl' if kind == 'chat.completion' else 'cmpl'}-{uuid.uuid4().hex}", "object": kind,
-            "created": int(time.time()), "model": self.model_name, "choices": choices,
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens}}
+    return {**self._head(kind), "choices": choices, "usage": self._usage(prompt_tokens, completion_tokens)}
+
+  def _live_chunks(self, head: dict[str, Any], ids: list[int], settings: SamplingSettings | None, body,
+                   chunk: Callable[[str | None, str | None], dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Chunks `chunk(text, finish_reason)` of a completion streamed live, then the usage if asked for."""
+    for item in self._live(ids, settings):
+      if isinstance(item, Completion):
+        yield {**head, **chunk(None, item.finish_reason)}
+        if (body.get("stream_options") or {}).get("include_usage"):
+          yield {**head, "choices": [], "usage": self._usage(len(ids), len(item.tokens))}
+      elif item:
+        yield {**head, **chunk(item, None)}
 
   def _logprobs(self, sequence: list[int], first: int, top_k: int, text_offset: int,
                 future: concurrent.futures.Future) -> dict[str, list]:
@@ -287,7 +332,17 @@ class CompletionService:
     prompts, echo, top_k = _prompts(body), bool(body.get("echo")), _top_k(body)
     prefix = self._prefix(body)
     texts = [self._checked_ids(p) if isinstance(p, list) else self.vocab.encode(p) for p in prompts]
-    completions = self._decode([prefix + ids for ids in texts], _sampling(body, self.max_tokens_limit))
+    settings = _sampling(body, self.max_tokens_limit)
+    if body.get("stream") and top_k is None and len(prompts) == 1:  # live; with logprobs, chunked once scored
+      head, prompt_text = self._head("text_completion"), self.vocab.decode(texts[0])
+      prompt_text = prompts[0] if isinstance(prompts[0], str) else prompt_text
+
+      def chunk(text, finish_reason):
+        return {"choices": [{"index": 0, "text": text or "", "finish_reason": finish_reason, "logprobs": None}]}
+
+      echoed = [{**head, **chunk(prompt_text, None)}] if echo else []
+      return Stream(itertools.chain(echoed, self._live_chunks(head, prefix + texts[0], settings, body, chunk)))
+    completions = self._decode([prefix + ids for ids in texts], settings)
     shown = [_shown_tokens(self.vocab, c) for c in completions]
     sequences = [prefix + ids + more for ids, more in zip(texts, shown)]
     scoring = [self._scorer.submit(s) if top_k is not None and len(s) > 1 else None for s in sequences]
@@ -314,14 +369,19 @@ class CompletionService:
     settings = _sampling(body, self.max_tokens_limit)
     if settings is None:
       raise RequestError("max_tokens must be at least 1")
+    if body.get("stream"):
+      head = self._head("chat.completion.chunk")
+
+      def chunk(text, finish_reason):
+        return {"choices": [{"index": 0, "delta": {} if text is None else {"content": text},
+                             "finish_reason": finish_reason}]}
+
+      role = {**head, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}, "finish_reason": None}]}
+      return Stream(itertools.chain([role], self._live_chunks(head, ids, settings, body, chunk)))
     (completion,) = self._decode([ids], settings)
     choice = {"index": 0, "message": {"role": "assistant", "content": completion.text},
               "finish_reason": completion.finish_reason}
-    reply = self._envelope("chat.completion", [choice], len(ids), len(completion.tokens))
-    if body.get("stream"):
-      pieces = openai_stream.text_pieces(self.vocab, _shown_tokens(self.vocab, completion), completion.text)
-      return Stream(openai_stream.with_usage(openai_stream.chat_chunks(reply, pieces), reply, body))
-    return reply
+    return self._envelope("chat.completion", [choice], len(ids), len(completion.tokens))
 
 
 def make_handler(service: CompletionService) -> type[http.server.BaseHTTPRequestHandler]:
@@ -348,11 +408,18 @@ def make_handler(service: CompletionService) -> type[http.server.BaseHTTPRequest
       self.send_header("Cache-Control", "no-cache")
       self.send_header("Transfer-Encoding", "chunked")
       self.end_headers()
-      for event in [json.dumps(chunk) for chunk in stream.chunks] + ["[DONE]"]:
-        data = f"data: {event}\n\n".encode()
-        self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
-        self.wfile.flush()
+      try:
+        for chunk in stream.chunks:
+          self._event(json.dumps(chunk))
+      except Exception as e:  # pylint: disable=broad-except  # the status is sent: the error goes as an event
+        self._event(json.dumps({"error": {"message": f"{type(e).__name__}: {e}", "type": "server_error"}}))
+      self._event("[DONE]")
       self.wfile.write(b"0\r\n\r\n")
+
+    def _event(self, text: str):
+      data = f"data: {text}\n\n".encode()
+      self.wfile.write(f"{len(data):X}\r\n".encode() + data + b"\r\n")
+      self.wfile.flush()
 
     def _error(self, status: int, message: str, kind: str = "invalid_request_error"):
       self._reply(status, {"error": {"message": message, "type": kind}})

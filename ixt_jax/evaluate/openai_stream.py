@@ -1,12 +1,34 @@
-"""A finished OpenAI completion reply cut into the chunks of its `stream=true` form (server-sent events).
+"""The chunks of OpenAI's `stream=true` replies (server-sent events).
 
-The decoding loop runs on device to its end (one compiled `while_loop` per batch), so a reply is
-streamed once decoded: one chunk per token, whose texts add up exactly to the reply's text.
+A completion streams live: `live_text` turns the tokens the decoding loop hands over as it chooses
+them into text pieces, holding back what a stop string or a partial character could still change.
+A reply with logprobs (scored once decoded) is cut into one chunk per token after the fact.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
+
+from ixt_jax.data.vocab import EOS_ID
+from ixt_jax.evaluate.sampling import cut_at_stop
+
+
+def live_text(vocab, tokens: Iterator[int], stop: Sequence[str]) -> Iterator[str]:
+  """Pieces of the text of `tokens` as they arrive, never past where a stop string could begin.
+
+  What is held back (the last len(longest stop) - 1 characters, a partial multi-byte character)
+  is the caller's to send from the finished completion's text.
+  """
+  ids, sent, hold = [], 0, max((len(s) for s in stop if s), default=1) - 1
+  for token in tokens:
+    if token == EOS_ID:
+      continue
+    ids.append(token)
+    text, stopped = cut_at_stop(vocab.decode(ids).rstrip("\ufffd"), stop)
+    end = len(text) if stopped else len(text) - hold
+    if end > sent:
+      yield text[sent:end]
+      sent = end
 
 
 def text_pieces(vocab, ids: Sequence[int], text: str) -> list[str]:
@@ -42,15 +64,6 @@ def completion_chunks(reply: dict[str, Any], pieces: Sequence[Sequence[str]]) ->
     chunks.append({**head, "choices": [{"index": choice["index"], "text": "", "finish_reason": choice["finish_reason"],
                                         "logprobs": None}]})
   return chunks
-
-
-def chat_chunks(reply: dict[str, Any], pieces: Sequence[str]) -> list[dict[str, Any]]:
-  """`chat.completion.chunk`s of `reply` (a one-choice /v1/chat/completions reply)."""
-  head = {"id": reply["id"], "object": "chat.completion.chunk", "created": reply["created"], "model": reply["model"]}
-  choice = reply["choices"][0]
-  deltas = [{"role": "assistant", "content": ""}] + [{"content": text} for text in pieces if text]
-  chunks = [{**head, "choices": [{"index": 0, "delta": delta, "finish_reason": None}]} for delta in deltas]
-  return chunks + [{**head, "choices": [{"index": 0, "delta": {}, "finish_reason": choice["finish_reason"]}]}]
 
 
 def with_usage(chunks: list[dict[str, Any]], reply: dict[str, Any], body: dict[str, Any]) -> list[dict[str, Any]]:
