@@ -45,10 +45,9 @@ def main(argv):
     settings = TaskSettings(tasks=tuple(_TASKS.value), max_problems=_MAX_PROBLEMS.value,
                             max_new_tokens=_MAX_NEW_TOKENS.value, timeout_s=_TIMEOUT.value)
     result = evaluate_run(_RUN_DIR.value, settings)
-    report.update(step=result["step"],
-                  heldout_loss={name: round(r["all_domains"]["loss"], 4) for name, r in result["heldout"].items()},
-                  tasks=result["tasks"],
-                  decode_tokens_per_s={name: round(s["tokens_per_s"], 1) for name, s in result["sampling_speed"].items()})
+    speed = {name: round(s["tokens_per_s"], 1) for name, s in result["sampling_speed"].items()}
+    report.update(step=result["step"], tasks=result["tasks"], decode_tokens_per_s=speed,
+                  heldout_loss={name: round(r["all_domains"]["loss"], 4) for name, r in result["heldout"].items()})
   if _LM_EVAL_TASKS.value:
     result = evaluate_lm_eval(_RUN_DIR.value, _LM_EVAL_TASKS.value, _LM_EVAL_INCLUDE.value,
                               _LM_EVAL_CONDITION.value, _LM_EVAL_DOMAIN.value, _LM_EVAL_LIMIT.value)

@@ -17,7 +17,8 @@ def test_analysis_notebook_fits_the_committed_study_and_leaves_out_thin_methods(
   monkeypatch.delenv("IXT_SWEEP_DIR", raising=False)
   monkeypatch.setenv("IXT_FIT_OUT", str(out))
   monkeypatch.setenv("IXT_BOOTSTRAP", "20")
-  monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))  # this checkout
+  # The kernel imports this checkout's ixt_jax (and finds the study beside it).
+  monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])))
   notebook = nbformat.read(NOTEBOOK, as_version=4)
   nbclient.NotebookClient(notebook, timeout=300, kernel_name="python3",
                           resources={"metadata": {"path": str(tmp_path)}}).execute()
