@@ -6,9 +6,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export EPATH_USE_TF ?= false
 
-INTEROP_STAMP := $(VENV)/.interop
-
-.PHONY: install test test-slow test-interop quickstart study benchmarks clean
+.PHONY: install test test-slow test-transformers test-lm-eval quickstart study benchmarks clean
 
 $(STAMP): setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -24,13 +22,15 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(PY) -m pytest -n 2 tests
 
-# lm-eval-harness against the served model (~30 s and ~230 MB more to install, no torch).
-$(INTEROP_STAMP): $(STAMP)
-	$(PY) -m pip install --quiet -e ".[interop]"
-	touch $(INTEROP_STAMP)
+# Export/import checked in the real `transformers` (+ a CPU torch: ~2.5 min and ~1.2 GB to install).
+test-transformers: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[transformers]"
+	$(PY) -m pytest -n 2 tests/test_hf_export.py
 
-test-interop: $(INTEROP_STAMP)
-	$(PY) -m pytest -n 2 -m interop tests
+# lm-eval-harness against the served model (+ lm-eval without torch: ~30 s and ~230 MB to install).
+test-lm-eval: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[lm_eval]"
+	$(PY) -m pytest -n 2 -m lm_eval tests
 
 quickstart: $(STAMP)
 	$(PY) -m experiments.quickstart --workdir=runs/quickstart

@@ -2,7 +2,7 @@
 
 Held-out loss under every condition, math exact match, code pass@1 (and HumanEval when asked),
 decode tokens/s; writes DIR/eval.json and the task scores into DIR/summary.json's "eval".
-With --lm_eval_tasks, lm-eval-harness tasks too (pip install -e ".[interop]"), scored against the
+With --lm_eval_tasks, lm-eval-harness tasks too (pip install -e ".[lm_eval]"), scored against the
 run served in-process under --lm_eval_condition, recorded as eval.lm_eval.<condition> in both files:
   python -m experiments.evaluate --run_dir=DIR --builtin=false \
       --lm_eval_tasks=ixt_arith_choice,ixt_arith_answer --lm_eval_condition=positive
@@ -45,9 +45,10 @@ def main(argv):
     settings = TaskSettings(tasks=tuple(_TASKS.value), max_problems=_MAX_PROBLEMS.value,
                             max_new_tokens=_MAX_NEW_TOKENS.value, timeout_s=_TIMEOUT.value)
     result = evaluate_run(_RUN_DIR.value, settings)
+    losses = {name: None if r["all_domains"]["loss"] is None else round(r["all_domains"]["loss"], 4)
+              for name, r in result["heldout"].items()}  # None: an empty set (no flawless held-out document)
     speed = {name: round(s["tokens_per_s"], 1) for name, s in result["sampling_speed"].items()}
-    report.update(step=result["step"], tasks=result["tasks"], decode_tokens_per_s=speed,
-                  heldout_loss={name: round(r["all_domains"]["loss"], 4) for name, r in result["heldout"].items()})
+    report.update(step=result["step"], heldout_loss=losses, tasks=result["tasks"], decode_tokens_per_s=speed)
   if _LM_EVAL_TASKS.value:
     result = evaluate_lm_eval(_RUN_DIR.value, _LM_EVAL_TASKS.value, _LM_EVAL_INCLUDE.value,
                               _LM_EVAL_CONDITION.value, _LM_EVAL_DOMAIN.value, _LM_EVAL_LIMIT.value)

@@ -8,6 +8,7 @@ import pytest
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 TINY_FLAGS = {
+    "corpus_index.py": ["--records=200"],
     "fit.py": ["--bootstrap=5"],
     "pipeline.py": ["--records=300", "--tokenizer_vocab_size=512", "--seconds=0.2", "--batch=2", "--seq_len=64"],
     "sampling.py": ["--batches=1", "--prompt_tokens=4", "--new_tokens=64"],

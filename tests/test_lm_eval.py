@@ -1,9 +1,9 @@
-"""lm-eval-harness (the real `lm_eval`, `pip install -e ".[interop]"`) against a tiny served run.
+"""lm-eval-harness (the real `lm_eval`, `pip install -e ".[lm_eval]"`) against a tiny served run.
 
 Its `local-completions` model scores the shipped local tasks (configs/lm_eval): a loglikelihood task
 through echoed prompt logprobs and a generation task, once through `experiments.evaluate` (the run
 served in-process, scores recorded under the condition's name), once through lm-eval's own command
-line against `experiments.serve`. Run with `make test-interop`.
+line against `experiments.serve`. Run with `make test-lm-eval`.
 """
 import json
 import math
@@ -17,7 +17,7 @@ from serve_utils import ROOT, served, tiny_run
 from xla_env import xla_flags
 
 pytest.importorskip("lm_eval")
-pytestmark = [pytest.mark.slow, pytest.mark.interop]
+pytestmark = [pytest.mark.slow, pytest.mark.lm_eval]
 
 TASKS = "ixt_arith_choice,ixt_arith_answer"
 _OFFLINE = {"HF_DATASETS_OFFLINE": "1", "HF_HUB_OFFLINE": "1"}  # nothing may download

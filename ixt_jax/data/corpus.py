@@ -16,6 +16,7 @@ from etils import epath
 import numpy as np
 
 from ixt_jax.data import config
+from ixt_jax.data import corpus_index
 from ixt_jax.data import heldout
 from ixt_jax.data import records
 from ixt_jax.data import shards
@@ -131,11 +132,26 @@ def scan_corpus(data_cfg, vocab) -> Corpus:
 
   Refused records are counted by reason and written to a quarantine JSONL file (shard, record
   index, reason, detail, raw text). Raises BadInputError, after writing that file, when the refused
-  share exceeds `data_cfg.max_bad_fraction`.
+  share exceeds `data_cfg.max_bad_fraction`. With `data_cfg.index`, a scan of the same shards under
+  the same settings is read from its saved index instead (corpus_index.py), and a new one is saved.
   """
   paths = corpus_shards(data_cfg.train_dirs)
   if not paths:
     raise DataNotFoundError(f"config.data.train_dirs={list(data_cfg.train_dirs)!r}: no shards found")
+  if not data_cfg.index:
+    return _scan(data_cfg, vocab, paths)
+  index = corpus_index.CorpusIndex(data_cfg, vocab.sha256, paths)
+  corpus = index.load(Corpus, records.Record)
+  if corpus is None:
+    corpus = _scan(data_cfg, vocab, paths)
+    index.save(corpus)
+  elif corpus.quarantine_path:
+    corpus = dataclasses.replace(corpus, quarantine_path=index.restore_quarantine(_quarantine_file(data_cfg, paths)))
+  return corpus
+
+
+def _scan(data_cfg, vocab, paths: Sequence[epath.Path]) -> Corpus:
+  """scan_corpus without the index: one pass over every record."""
   require_feedback = data_cfg.feedback.placement != "none"
   quarantine = records.Quarantine()
   length_check = _CritiqueLengthCheck(data_cfg.feedback.template, data_cfg.seq_len, vocab, quarantine)

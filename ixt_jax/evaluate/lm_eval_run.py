@@ -5,7 +5,7 @@ tokenizes through the server's /tokenize and scores loglikelihood requests from 
 logprobs), conditioned on one named condition. Tasks are lm-eval task names, found among its own
 and the YAML files under `include_path` (configs/lm_eval: tasks read from local files, so nothing
 downloads). Scores go to eval.json's and summary.json's `lm_eval.<condition>.<task>.<metric>`.
-Needs `pip install -e ".[interop]"` (lm-eval without torch).
+Needs `pip install -e ".[lm_eval]"` (lm-eval without torch).
 """
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def _import_lm_eval():
     import lm_eval  # pylint: disable=g-import-not-at-top
     from lm_eval.tasks import TaskManager  # pylint: disable=g-import-not-at-top
   except ImportError:
-    raise MissingPackageError('lm-eval is not installed: pip install -e ".[interop]" (or make test-interop)') from None
+    raise MissingPackageError('lm-eval is not installed: pip install -e ".[lm_eval]" (or make test-lm-eval)') from None
   return lm_eval, TaskManager
 
 
