@@ -20,6 +20,7 @@ import json
 import math
 import os
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 import fsspec
@@ -31,6 +32,7 @@ EVAL = "eval.json"
 CHECKPOINTS = "checkpoints"
 TENSORBOARD = "tensorboard"
 QUARANTINE = "quarantine"
+WANDB_RUN_ID = "wandb_run_id"  # the W&B run a resumed run logs into (ixt_jax.train.wandb_writer)
 
 
 def path(run_dir: str | os.PathLike, name: str) -> str:
@@ -153,13 +155,20 @@ def read_summary(run_dir: str | os.PathLike) -> Summary:
   return Summary.from_dict(read_json(path(run_dir, SUMMARY)))
 
 
+def update_json(url: str | os.PathLike, change: Callable[[dict], dict]) -> None:
+  """Replaces the JSON object at `url` by `change(object)`, written whole; a missing file is `{}`,
+  except summary.json, which marks a finished run: an update never creates it."""
+  if str(url).rstrip("/").endswith("/" + SUMMARY) and not exists(url):
+    return
+  write_json(url, change(read_json(url) if exists(url) else {}))
+
+
 def update_summary_eval(run_dir: str | os.PathLike, scores: dict[str, Any]) -> bool:
-  """Merges `scores` into a finished run's `eval`; False (nothing written) for an unfinished run."""
+  """Merges `scores` into a finished run's `eval` (as a dict: keys other writers left stay);
+  False, and nothing written, for an unfinished run."""
   if not is_finished(run_dir):
     return False
-  summary = read_json(path(run_dir, SUMMARY))  # as a dict: a summary another writer left keeps its keys
-  summary.setdefault("eval", {}).update(scores)
-  write_json(path(run_dir, SUMMARY), summary)
+  update_json(path(run_dir, SUMMARY), lambda summary: {**summary, "eval": {**summary.get("eval", {}), **scores}})
   return True
 
 

@@ -26,6 +26,7 @@ from ixt_jax.parallel.sharding import use_mesh
 from ixt_jax.train import heldout
 from ixt_jax.train.heldout import eval_condition
 
+KEPT_KEYS = ("lm_eval",)  # written by lm_eval_run; a new evaluation of the built-in tasks keeps them
 SPEED_BATCHES = (1, 8)
 _SAMPLES_KEPT = 8  # completions per task score written to eval.json, for reading
 
@@ -71,6 +72,7 @@ def evaluate_run(run_dir: epath.PathLike, settings: TaskSettings = TaskSettings(
       "wall_seconds": time.time() - start,
   }
   if jax.process_index() == 0:
-    rundir.write_json(rundir.path(run.path, rundir.EVAL), result)
+    rundir.update_json(rundir.path(run.path, rundir.EVAL),
+                       lambda old: {**result, **{k: old[k] for k in KEPT_KEYS if k in old}})
     rundir.update_summary_eval(run.path, report.scores)
   return result

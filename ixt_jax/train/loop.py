@@ -38,6 +38,7 @@ from ixt_jax.train.sharded_state import ShardedSetup, check_model_fits_mesh, jit
 from ixt_jax.train.step_log import StepLog, Throughput
 from ixt_jax.train.throughput import peak_flops_per_device
 from ixt_jax.train.train_data import TrainData
+from ixt_jax.train.wandb_writer import make_wandb_writer
 
 log = logging.getLogger("ixt_jax.train")
 # (c, vocab, graphdef, mesh, positive_critique, corpus) -> (params -> {score name: value});
@@ -117,7 +118,7 @@ def _train(c: ml_collections.ConfigDict, workdir: epath.Path, positive_critique:
   mesh, vocab, corpus, model_cfg, ss = run.mesh, run.vocab, run.corpus, run.model_cfg, run.ss
 
   # ---- Start: resume, or fresh parameters -----------------------------------------------------
-  writer = MetricsWriter(workdir, is_main)
+  writer = MetricsWriter(workdir, is_main, make_wandb_writer(c, workdir) if is_main else None)
   checkpoints = CheckpointHook(workdir, c.train.checkpoint_every, c.train.keep_checkpoints,
                                c.train.checkpoint_minutes, c.train.log_every, c.train.steps, writer)
   start_step = checkpoints.checkpointer.latest_step() or 0
@@ -173,8 +174,8 @@ def _train(c: ml_collections.ConfigDict, workdir: epath.Path, positive_critique:
       if task_eval is not None:
         task_eval(c.train.steps, state.params)
   checkpoints.close()
-  writer.close()
   if preempted:
+    writer.close()
     log.warning("preemption notice: saved step %d, exiting", step)
     return {"preempted_at": step}
 
@@ -183,6 +184,7 @@ def _train(c: ml_collections.ConfigDict, workdir: epath.Path, positive_critique:
                      task_eval.scores if task_eval else None, time.time() - start_time)
   if is_main:
     rundir.write_summary(workdir, summary)  # atomic: its presence means "finished"
+  writer.close(summary.to_dict())
   return summary.to_dict()
 
 
