@@ -7,10 +7,9 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from ixt_jax.models.attention import Attend, xla_attention
 from ixt_jax.models.config import ModelConfig
 from ixt_jax.parallel.rules import constrain
-
-_NEG_INF = -1e30  # finite, so a row that may attend nowhere (padding) stays NaN-free
 
 
 def param(rngs: nnx.Rngs, shape: Sequence[int], axes: Sequence[str], fan_in: int | None = None,
@@ -59,14 +58,6 @@ def rotary(x: jax.Array, sin_cos: tuple[jax.Array, jax.Array]) -> jax.Array:
   return jnp.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1).astype(x.dtype)
 
 
-def attention_mask(segment_ids: jax.Array) -> jax.Array:
-  """[B, 1, 1, T, S]: causal, and never across packed segments (segment 0 is padding)."""
-  t = segment_ids.shape[1]
-  causal = jnp.arange(t)[:, None] >= jnp.arange(t)[None, :]
-  same_segment = segment_ids[:, :, None] == segment_ids[:, None, :]
-  return (causal[None] & same_segment)[:, None, None]
-
-
 class Attention(nnx.Module):
   """Grouped-query attention: n_heads query heads share n_kv_heads key/value heads."""
 
@@ -78,8 +69,9 @@ class Attention(nnx.Module):
     self.o = param(rngs, (h, hd, d), ("heads", "head_dim", "embed"), fan_in=h * hd)
     self.cfg = cfg
 
-  def __call__(self, x: jax.Array, mask: jax.Array, sin_cos: tuple[jax.Array, jax.Array]) -> jax.Array:
-    return self._attend(*self._project(x, sin_cos), mask)
+  def __call__(self, x: jax.Array, attend: Attend, sin_cos: tuple[jax.Array, jax.Array]) -> jax.Array:
+    """x [B, T, d]; `attend` (models.attention.make_attend) knows the causal, packed mask."""
+    return self._output(attend(*self._project(x, sin_cos)))
 
   def decode(self, x: jax.Array, mask: jax.Array, sin_cos: tuple[jax.Array, jax.Array], cache_k: jax.Array,
              cache_v: jax.Array, index: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
@@ -91,7 +83,7 @@ class Attention(nnx.Module):
     q, k, v = self._project(x, sin_cos)
     keys = jax.lax.dynamic_update_slice_in_dim(cache_k, k.astype(cache_k.dtype), index, axis=1)
     values = jax.lax.dynamic_update_slice_in_dim(cache_v, v.astype(cache_v.dtype), index, axis=1)
-    return self._attend(q, keys, values, mask), k, v
+    return self._output(xla_attention(q, keys, values, mask)), k, v
 
   def _project(self, x: jax.Array, sin_cos: tuple[jax.Array, jax.Array]):
     dtype = x.dtype
@@ -100,16 +92,8 @@ class Attention(nnx.Module):
     v = matmul("btd,dke->btke", x, self.v[...], dtype)
     return constrain(q, ("batch", "length", "act_heads", None)), k, v
 
-  def _attend(self, q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array) -> jax.Array:
-    """q [B, T, heads, head_dim] over k, v [B, S, kv_heads, head_dim] where mask [B, 1, 1, T, S]."""
-    cfg, dtype = self.cfg, q.dtype
-    groups = cfg.n_heads // cfg.n_kv_heads
-    q = q.reshape(q.shape[:2] + (cfg.n_kv_heads, groups, cfg.head_dim)) * cfg.head_dim ** -0.5
-    scores = jnp.einsum("btkge,bske->bkgts", q, k, preferred_element_type=jnp.float32)
-    probs = jax.nn.softmax(jnp.where(mask, scores, _NEG_INF), axis=-1).astype(dtype)
-    out = jnp.einsum("bkgts,bske->btkge", probs, v, preferred_element_type=jnp.float32).astype(dtype)
-    out = out.reshape(out.shape[:2] + (cfg.n_heads, cfg.head_dim))
-    return matmul("bthe,hed->btd", out, self.o[...], dtype)
+  def _output(self, attended: jax.Array) -> jax.Array:
+    return matmul("bthe,hed->btd", attended, self.o[...], attended.dtype)
 
 
 class SwiGLU(nnx.Module):
@@ -136,8 +120,8 @@ class Block(nnx.Module):
     self.mlp_norm = RMSNorm(cfg.d_model, cfg.norm_eps, rngs=rngs)
     self.mlp = SwiGLU(cfg, rngs=rngs)
 
-  def __call__(self, x: jax.Array, mask: jax.Array, sin_cos: tuple[jax.Array, jax.Array]) -> jax.Array:
-    return self._mlp_residual(x + self.attn(self.attn_norm(x), mask, sin_cos))
+  def __call__(self, x: jax.Array, attend: Attend, sin_cos: tuple[jax.Array, jax.Array]) -> jax.Array:
+    return self._mlp_residual(x + self.attn(self.attn_norm(x), attend, sin_cos))
 
   def decode(self, x: jax.Array, mask: jax.Array, sin_cos: tuple[jax.Array, jax.Array], cache_k: jax.Array,
              cache_v: jax.Array, index: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
