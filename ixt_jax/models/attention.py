@@ -74,9 +74,15 @@ def xla_attention(q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array) -> 
   dtype = q.dtype
   q = q.reshape(b, t, kv_heads, heads // kv_heads, head_dim) * head_dim ** -0.5
   scores = jnp.einsum("btkge,bske->bkgts", q, k, preferred_element_type=jnp.float32)
-  probs = jax.nn.softmax(jnp.where(mask, scores, _NEG_INF), axis=-1).astype(dtype)
-  out = jnp.einsum("bkgts,bske->btkge", probs, v, preferred_element_type=jnp.float32).astype(dtype)
-  return out.reshape(b, t, heads, head_dim)
+  # The mask as an addend: its gradient is the identity, where a select costs a [T, S] pass.
+  scores = scores + jnp.where(mask, 0.0, _NEG_INF)
+  # Softmax normalised after the weighted sum: [T, E] divides, not [T, S], and a backward with
+  # one [T, S] pass fewer. The max only shifts the exponent (no gradient flows through it).
+  weights = jnp.exp(scores - jax.lax.stop_gradient(scores.max(axis=-1, keepdims=True)))
+  total_bkgt1 = weights.sum(axis=-1, keepdims=True)
+  out = jnp.einsum("bkgts,bske->btkge", weights.astype(dtype), v, preferred_element_type=jnp.float32)
+  out = out / total_bkgt1.transpose(0, 3, 1, 2, 4)
+  return out.astype(dtype).reshape(b, t, heads, head_dim)
 
 
 def nn_attention(q: jax.Array, k: jax.Array, v: jax.Array, segment_ids: jax.Array | None,
