@@ -7,10 +7,11 @@ vocabulary: learned positional embedding, LayerNorm, multi-head attention (no GQ
 F = 4 x d_model, tied output, layers unrolled, float32. Each side's FLOPs per token come from its
 own formula (6 x matmul parameters incl. the output projection + 12 x layers x seq x d_attn).
 
-MFU is measured against a large float32 matmul timed in the same run (this CPU's practical
-ceiling); the rows are timed in interleaved rounds so that load changes on a shared machine hit
-all of them alike. The ratios are each row over the reference: MFU, and tokens x FLOP/s (each
-side's FLOPs per token times its tokens per second).
+MFU is measured against a large float32 matmul (this CPU's practical ceiling), timed between the
+rows in every round; the rows are timed in interleaved rounds so that load changes on a shared
+machine hit all of them alike, and one ceiling (the median) serves the whole run. So each row's
+ratio to the reference is both its MFU ratio and its tokens x FLOP/s ratio (each side's own FLOPs
+per token times its tokens per second).
 
   python benchmarks/train_step.py [--sizes=d512] [--vocab_size=8192] [--batch=8] [--seq_len=256]
 """
@@ -129,25 +130,24 @@ def compare(size: str, batch: int, seq_len: int, vocab_size: int, dtypes, rounds
   for row in rows:
     row["step"], row["state"] = build_step(row.pop("module"))
     _, row["state"] = time_steps(row["step"], row["state"], data, 2)  # compile and warm up
-    row["seconds"], row["ceilings"] = [], []
+    row["seconds"] = []
+  ceilings = []
   for _ in range(rounds):
     for row in rows:
-      row["ceilings"].append(matmul_flops(matmul_size, repeats=3))
+      ceilings.append(matmul_flops(matmul_size, repeats=3))
       seconds, row["state"] = time_steps(row["step"], row["state"], data, steps)
       row["seconds"].append(seconds)
   median = lambda xs: sorted(xs)[len(xs) // 2]
+  ceiling = median(ceilings)
   results = []
   for row in rows:
     tokens_per_s = batch * seq_len / median(row["seconds"])
     achieved = tokens_per_s * row["flops_per_token"]
-    ceiling = median(row["ceilings"])
     results.append({"model": row["model"], "dtype": row["dtype"], "flops_per_token": row["flops_per_token"],
                     "tokens_per_s": tokens_per_s, "flops_per_s": achieved, "ceiling_flops_per_s": ceiling,
-                    "mfu": achieved / ceiling})
-  reference = results[0]
+                    "mfu": achieved / ceiling, "ceiling_spread": (min(ceilings) / ceiling, max(ceilings) / ceiling)})
   for result in results:
-    result["mfu_ratio"] = result["mfu"] / reference["mfu"]
-    result["flops_per_s_ratio"] = result["flops_per_s"] / reference["flops_per_s"]
+    result["ratio_to_reference"] = result["flops_per_s"] / results[0]["flops_per_s"]
   return results
 
 
@@ -167,17 +167,19 @@ def define_flags():
 def main(_):
   f = flags.FLAGS
   print(f"devices: {jax.device_count()} x {jax.devices()[0].device_kind}; batch {f.batch} x {f.seq_len}; "
-        f"ceiling: a float32 {f.matmul_size}^3 matmul timed beside each row; full train step "
-        "(AdamW, clipping) on every row")
+        f"ceiling: a float32 {f.matmul_size}^3 matmul timed between the rows (median of the run); full "
+        "train step (AdamW, clipping) on every row; ratio = MFU / reference MFU = tokens x FLOP/s / reference's")
   print(f"{'model':>16} {'dtype':>9} {'GFLOP/token':>11} {'tokens/s':>9} {'GFLOP/s':>8} {'ceiling':>8} "
-        f"{'MFU':>5} {'MFU/ref':>7} {'FLOP/s/ref':>10}")
+        f"{'MFU':>5} {'ratio':>5}")
   rows = []
   for size in f.sizes:
     for row in compare(size, f.batch, f.seq_len, f.vocab_size, f.dtypes, f.rounds, f.steps, f.matmul_size):
       rows.append(row)
       print(f"{row['model']:>16} {row['dtype']:>9} {row['flops_per_token'] / 1e9:>11.4f} {row['tokens_per_s']:>9.0f} "
             f"{row['flops_per_s'] / 1e9:>8.1f} {row['ceiling_flops_per_s'] / 1e9:>8.1f} {row['mfu']:>5.2f} "
-            f"{row['mfu_ratio']:>7.2f} {row['flops_per_s_ratio']:>10.2f}")
+            f"{row['ratio_to_reference']:>5.2f}")
+    low, high = rows[-1]["ceiling_spread"]
+    print(f"  (the ceiling's timings ranged {low:.2f}x to {high:.2f}x of its median: the machine's load)")
   if f.json:
     with open(f.json, "w") as out:
       json.dump({"batch": f.batch, "seq_len": f.seq_len, "rows": rows}, out, indent=2)
