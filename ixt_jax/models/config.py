@@ -5,6 +5,7 @@ import dataclasses
 
 REMAT_POLICIES = ("none", "full", "dots", "dots_no_batch")
 COMPUTE_DTYPES = ("float32", "bfloat16")
+ATTENTION = ("auto", "xla", "cudnn", "splash")  # see models.attention
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,6 +24,7 @@ class ModelConfig:
   compute_dtype: str = "float32"  # matmuls accumulate in float32 whatever this is
   remat: str = "none"             # jax.checkpoint policy per layer
   scan_layers: bool = True        # one compiled layer, scanned: compile time flat in depth
+  attention: str = "auto"         # kernel; auto: splash on TPU, cuDNN on GPU (bf16), else XLA
 
   def __post_init__(self):
     for name in ("vocab_size", "d_model", "n_layers", "n_heads", "n_kv_heads", "head_dim", "d_ff"):
@@ -36,6 +38,11 @@ class ModelConfig:
       raise ValueError(f"model.remat={self.remat!r}; expected one of {REMAT_POLICIES}")
     if self.compute_dtype not in COMPUTE_DTYPES:
       raise ValueError(f"model.compute_dtype={self.compute_dtype!r}; expected one of {COMPUTE_DTYPES}")
+    if self.attention not in ATTENTION:
+      raise ValueError(f"model.attention={self.attention!r}; expected one of {ATTENTION}")
+    if self.attention == "cudnn" and self.compute_dtype != "bfloat16":
+      raise ValueError("model.attention='cudnn' needs model.compute_dtype='bfloat16' (cuDNN flash "
+                       "attention has no float32 kernel)")
 
   @classmethod
   def from_dict(cls, values) -> "ModelConfig":

@@ -7,10 +7,9 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from ixt_jax.models.attention import Attend, xla_attention
 from ixt_jax.models.config import ModelConfig
 from ixt_jax.parallel.rules import constrain
-
-_NEG_INF = -1e30  # finite, so a row that may attend nowhere (padding) stays NaN-free
 
 
 def param(rngs: nnx.Rngs, shape: Sequence[int], axes: Sequence[str], fan_in: int | None = None,
@@ -29,6 +28,37 @@ def param(rngs: nnx.Rngs, shape: Sequence[int], axes: Sequence[str], fan_in: int
 def matmul(spec: str, x: jax.Array, w: jax.Array, dtype) -> jax.Array:
   """einsum in the compute dtype with float32 accumulation (native bf16 dot on CPU, see STACK.md)."""
   return jnp.einsum(spec, x.astype(dtype), w.astype(dtype), preferred_element_type=jnp.float32).astype(dtype)
+
+
+@jax.custom_vjp
+def _widening_dot(x: jax.Array, w: jax.Array) -> jax.Array:
+  return jnp.einsum("...d,df->...f", x, w, preferred_element_type=jnp.float32)
+
+
+def _widening_dot_fwd(x, w):
+  return _widening_dot(x, w), (x, w)
+
+
+def _widening_dot_bwd(residuals, grad):
+  x, w = residuals
+  grad = grad.astype(x.dtype)  # exact: the output was rounded to this dtype before use
+  grad_x = jnp.einsum("...f,df->...d", grad, w, preferred_element_type=jnp.float32).astype(x.dtype)
+  # XLA:CPU would transpose the wide [tokens, f] gradient for the weight's dot (measured: the
+  # step's costliest non-matmul op); transposing the narrow [tokens, d] input instead moves
+  # d/f as many bytes. The barrier keeps XLA from folding the transpose back into the dot.
+  x_dt = jax.lax.optimization_barrier(x.reshape(-1, x.shape[-1]).T)
+  grad_w = jnp.dot(x_dt, grad.reshape(-1, grad.shape[-1]), preferred_element_type=jnp.float32)
+  return grad_x, grad_w.astype(w.dtype)
+
+
+_widening_dot.defvjp(_widening_dot_fwd, _widening_dot_bwd)
+
+
+def widening_matmul(x: jax.Array, w: jax.Array, dtype) -> jax.Array:
+  """x [..., d] @ w [d, f] for f > d, as `matmul`; on a CPU with a backward that suits XLA:CPU (above)."""
+  if jax.default_backend() != "cpu":  # accelerator compilers choose their own layouts well
+    return matmul("...d,df->...f", x, w, dtype)
+  return _widening_dot(x.astype(dtype), w.astype(dtype)).astype(dtype)
 
 
 class RMSNorm(nnx.Module):
@@ -59,14 +89,6 @@ def rotary(x: jax.Array, sin_cos: tuple[jax.Array, jax.Array]) -> jax.Array:
   return jnp.concatenate([x1 * cos - x2 * sin, x2 * cos + x1 * sin], axis=-1).astype(x.dtype)
 
 
-def attention_mask(segment_ids: jax.Array) -> jax.Array:
-  """[B, 1, 1, T, S]: causal, and never across packed segments (segment 0 is padding)."""
-  t = segment_ids.shape[1]
-  causal = jnp.arange(t)[:, None] >= jnp.arange(t)[None, :]
-  same_segment = segment_ids[:, :, None] == segment_ids[:, None, :]
-  return (causal[None] & same_segment)[:, None, None]
-
-
 class Attention(nnx.Module):
   """Grouped-query attention: n_heads query heads share n_kv_heads key/value heads."""
 
@@ -78,8 +100,9 @@ class Attention(nnx.Module):
     self.o = param(rngs, (h, hd, d), ("heads", "head_dim", "embed"), fan_in=h * hd)
     self.cfg = cfg
 
-  def __call__(self, x: jax.Array, mask: jax.Array, sin_cos: tuple[jax.Array, jax.Array]) -> jax.Array:
-    return self._attend(*self._project(x, sin_cos), mask)
+  def __call__(self, x: jax.Array, attend: Attend, sin_cos: tuple[jax.Array, jax.Array]) -> jax.Array:
+    """x [B, T, d]; `attend` (models.attention.make_attend) knows the causal, packed mask."""
+    return self._output(attend(*self._project(x, sin_cos)))
 
   def decode(self, x: jax.Array, mask: jax.Array, sin_cos: tuple[jax.Array, jax.Array], cache_k: jax.Array,
              cache_v: jax.Array, index: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:
@@ -91,7 +114,7 @@ class Attention(nnx.Module):
     q, k, v = self._project(x, sin_cos)
     keys = jax.lax.dynamic_update_slice_in_dim(cache_k, k.astype(cache_k.dtype), index, axis=1)
     values = jax.lax.dynamic_update_slice_in_dim(cache_v, v.astype(cache_v.dtype), index, axis=1)
-    return self._attend(q, keys, values, mask), k, v
+    return self._output(xla_attention(q, keys, values, mask)), k, v
 
   def _project(self, x: jax.Array, sin_cos: tuple[jax.Array, jax.Array]):
     dtype = x.dtype
@@ -100,16 +123,15 @@ class Attention(nnx.Module):
     v = matmul("btd,dke->btke", x, self.v[...], dtype)
     return constrain(q, ("batch", "length", "act_heads", None)), k, v
 
-  def _attend(self, q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array) -> jax.Array:
-    """q [B, T, heads, head_dim] over k, v [B, S, kv_heads, head_dim] where mask [B, 1, 1, T, S]."""
-    cfg, dtype = self.cfg, q.dtype
-    groups = cfg.n_heads // cfg.n_kv_heads
-    q = q.reshape(q.shape[:2] + (cfg.n_kv_heads, groups, cfg.head_dim)) * cfg.head_dim ** -0.5
-    scores = jnp.einsum("btkge,bske->bkgts", q, k, preferred_element_type=jnp.float32)
-    probs = jax.nn.softmax(jnp.where(mask, scores, _NEG_INF), axis=-1).astype(dtype)
-    out = jnp.einsum("bkgts,bske->btkge", probs, v, preferred_element_type=jnp.float32).astype(dtype)
-    out = out.reshape(out.shape[:2] + (cfg.n_heads, cfg.head_dim))
-    return matmul("bthe,hed->btd", out, self.o[...], dtype)
+  def _output(self, attended: jax.Array) -> jax.Array:
+    return matmul("bthe,hed->btd", attended, self.o[...], attended.dtype)
+
+
+@jax.checkpoint
+def swiglu(gate: jax.Array, up: jax.Array) -> jax.Array:
+  """silu(gate) * up, recomputed in the backward from its two inputs: saving its intermediates costs
+  more memory traffic than the sigmoid does (measured on the CPU train step)."""
+  return jax.nn.silu(gate) * up
 
 
 class SwiGLU(nnx.Module):
@@ -122,7 +144,7 @@ class SwiGLU(nnx.Module):
 
   def __call__(self, x: jax.Array) -> jax.Array:
     dtype = x.dtype
-    hidden = jax.nn.silu(matmul("btd,df->btf", x, self.gate[...], dtype)) * matmul("btd,df->btf", x, self.up[...], dtype)
+    hidden = swiglu(widening_matmul(x, self.gate[...], dtype), widening_matmul(x, self.up[...], dtype))
     hidden = constrain(hidden, ("batch", "length", "act_mlp"))
     return matmul("btf,fd->btd", hidden, self.down[...], dtype)
 
@@ -136,8 +158,8 @@ class Block(nnx.Module):
     self.mlp_norm = RMSNorm(cfg.d_model, cfg.norm_eps, rngs=rngs)
     self.mlp = SwiGLU(cfg, rngs=rngs)
 
-  def __call__(self, x: jax.Array, mask: jax.Array, sin_cos: tuple[jax.Array, jax.Array]) -> jax.Array:
-    return self._mlp_residual(x + self.attn(self.attn_norm(x), mask, sin_cos))
+  def __call__(self, x: jax.Array, attend: Attend, sin_cos: tuple[jax.Array, jax.Array]) -> jax.Array:
+    return self._mlp_residual(x + self.attn(self.attn_norm(x), attend, sin_cos))
 
   def decode(self, x: jax.Array, mask: jax.Array, sin_cos: tuple[jax.Array, jax.Array], cache_k: jax.Array,
              cache_v: jax.Array, index: jax.Array) -> tuple[jax.Array, jax.Array, jax.Array]:

@@ -10,8 +10,9 @@ import jax
 import jax.numpy as jnp
 from flax import nnx
 
+from ixt_jax.models.attention import make_attend
 from ixt_jax.models.config import ModelConfig
-from ixt_jax.models.layers import Block, RMSNorm, attention_mask, matmul, param, rotary_angles
+from ixt_jax.models.layers import Block, RMSNorm, matmul, param, rotary_angles
 from ixt_jax.parallel.rules import constrain
 
 REMAT = {
@@ -67,12 +68,12 @@ class Transformer(nnx.Module):
       segment_ids = jnp.ones_like(tokens)
     if positions is None:
       positions = jnp.broadcast_to(jnp.arange(tokens.shape[1]), tokens.shape)
-    mask = attention_mask(segment_ids)
+    attend = make_attend(cfg.attention, cfg.compute_dtype, segment_ids)
     sin_cos = rotary_angles(positions, cfg.head_dim, cfg.rope_theta)
     x = self._embed(tokens)
 
     def apply_block(block, x):
-      return block(x, mask, sin_cos)
+      return block(x, attend, sin_cos)
     if cfg.remat != "none":
       apply_block = nnx.remat(apply_block, policy=REMAT[cfg.remat], prevent_cse=not cfg.scan_layers)
 
