@@ -27,18 +27,12 @@ from ixt_jax.data import pipeline  # pylint: disable=g-import-not-at-top,wrong-i
 from ixt_jax.data import synthetic  # pylint: disable=g-import-not-at-top,wrong-import-position
 from ixt_jax.data import vocab as vocab_lib  # pylint: disable=g-import-not-at-top,wrong-import-position
 
-try:  # defines --batch, --seq_len and --json, which mean the same here
-  from benchmarks import train_step  # pylint: disable=g-import-not-at-top,wrong-import-position
-  measure_train_tokens_per_s = train_step.measure_tokens_per_s
-except (ImportError, AttributeError) as missing:
-  measure_train_tokens_per_s = None
-  train_step_missing = f"benchmarks.train_step.measure_tokens_per_s is unavailable ({missing})"
+from benchmarks.train_step import measure_tokens_per_s  # pylint: disable=g-import-not-at-top,wrong-import-position
 
 FLAGS = flags.FLAGS
-if "batch" not in FLAGS:
-  flags.DEFINE_integer("batch", 8, "rows per batch")
-  flags.DEFINE_integer("seq_len", 256, "row length")
-  flags.DEFINE_string("json", "", "also write the figures here")
+flags.DEFINE_integer("batch", 8, "rows per batch")
+flags.DEFINE_integer("seq_len", 256, "row length")
+flags.DEFINE_string("json", "", "also write the figures here")
 flags.DEFINE_string("corpus_dir", "", "annotated shards to read; default: synthetic records")
 flags.DEFINE_integer("records", 6000, "synthetic records to write when --corpus_dir is unset")
 flags.DEFINE_integer("tokenizer_vocab_size", 2048, "SentencePiece vocabulary size")
@@ -102,20 +96,15 @@ def run(work: str):
 
   grain_figures = {str(w): grain_tokens_per_s(data_cfg, vocab, corpus, w) for w in (0, 1, 2)}
   seqio_figure = seqio_tokens_per_s(data_cfg, vocab, corpus)
-  if measure_train_tokens_per_s:
-    train_figure = measure_train_tokens_per_s(FLAGS.train_size, FLAGS.batch, FLAGS.seq_len)
-  else:
-    train_figure = None
-    print(f"train step: {train_step_missing}")
+  train_figure = measure_tokens_per_s(FLAGS.train_size, FLAGS.batch, FLAGS.seq_len)
 
   print(f"\nrow tokens/s at batch {FLAGS.batch} x {FLAGS.seq_len} on {os.cpu_count()} CPU cores")
   labels = {"0": "grain, in-process", "1": "grain, 1 worker process", "2": "grain, 2 worker processes"}
   rows = [(labels[w], v) for w, v in grain_figures.items()]
   rows += [("seqio/tf.data (same records and formatting)", seqio_figure)]
-  if train_figure:
-    rows += [(f"train step, model {FLAGS.train_size} (consumption)", train_figure)]
+  rows += [(f"train step, model {FLAGS.train_size} (consumption)", train_figure)]
   for name, value in rows:
-    ratios = f"{value / train_figure:7.1f}x train" if train_figure else ""
+    ratios = f"{value / train_figure:7.1f}x train"
     print(f"  {name:<48} {value:>12,.0f} {ratios}")
   best = max(grain_figures["1"], grain_figures["2"])
   print(f"grain (best of 1, 2 workers) / seqio: {best / seqio_figure:.2f}x")

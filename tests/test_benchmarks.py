@@ -12,12 +12,16 @@ TINY_FLAGS = {
     "fit.py": ["--bootstrap=5"],
     "pipeline.py": ["--records=300", "--tokenizer_vocab_size=512", "--seconds=0.2", "--batch=2", "--seq_len=64"],
     "sampling.py": ["--batches=1", "--prompt_tokens=4", "--new_tokens=64"],
-    "train_step.py": ["--sizes=1m", "--batch=2", "--seq_len=32", "--matmul_size=256"],
+    "train_step.py": ["--sizes=1m", "--batch=2", "--seq_len=32", "--matmul_size=256", "--rounds=1", "--steps=1",
+                      "--vocab_size=0"],
 }
+OWN_SMOKE_TESTS = {"accelerator.py": "test_accelerator_benchmark.py"}  # benchmarks with a test file of their own
 
 
 def test_every_benchmark_has_a_smoke_test():
-  assert sorted(p.name for p in (ROOT / "benchmarks").glob("*.py") if p.name != "__init__.py") == sorted(TINY_FLAGS)
+  benchmarks = sorted(p.name for p in (ROOT / "benchmarks").glob("*.py") if p.name != "__init__.py")
+  assert benchmarks == sorted([*TINY_FLAGS, *OWN_SMOKE_TESTS])
+  assert all((ROOT / "tests" / test).exists() for test in OWN_SMOKE_TESTS.values())
 
 
 @pytest.mark.parametrize("name", sorted(TINY_FLAGS))

@@ -37,6 +37,7 @@ def get_run_config() -> ml_collections.ConfigDict:
   c.model.compute_dtype = "float32"
   c.model.remat = "none"
   c.model.scan_layers = True
+  c.model.attention = "auto"  # auto | xla | cudnn | splash (ixt_jax.models.attention)
 
   c.mesh = ml_collections.ConfigDict({"data": -1, "fsdp": 1, "tensor": 1})
   c.distributed = ml_collections.ConfigDict({"mode": "auto", "coordinator_address": "",
@@ -101,8 +102,11 @@ def model_config(c: ml_collections.ConfigDict, vocab_size: int) -> ModelConfig:
   fields = dict(LADDER[c.model.size], vocab_size=vocab_size)
   fields.update({k: c.model[k] for k in SHAPE_FIELDS if c.model[k] is not None})
   fields.update(tie_embeddings=c.model.tie_embeddings, compute_dtype=c.model.compute_dtype,
-                remat=c.model.remat, scan_layers=c.model.scan_layers)
-  return ModelConfig.from_dict(fields)
+                remat=c.model.remat, scan_layers=c.model.scan_layers, attention=c.model.attention)
+  try:
+    return ModelConfig.from_dict(fields)
+  except ValueError as e:  # ModelConfig names the field ("model.remat=...")
+    raise ConfigError(f"config.{e}") from None
 
 
 def resolve_run_config(c: ml_collections.ConfigDict, workdir: epath.PathLike) -> ml_collections.ConfigDict:

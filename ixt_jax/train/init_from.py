@@ -15,7 +15,7 @@ from ixt_jax.parallel.rules import check_divisible
 from ixt_jax.parallel.sharding import abstract_module, named_shardings, state_specs
 from ixt_jax.train.checkpoint import restore_params
 
-_NUMERICS = ("compute_dtype", "remat", "scan_layers")  # how a model computes, not what it is
+_NUMERICS = ("compute_dtype", "remat", "scan_layers", "attention")  # how a model computes, not what it is
 
 
 def _shape(cfg: ModelConfig) -> dict:
