@@ -259,7 +259,7 @@ def test_eval_conditions_score_the_same_document_tokens(placement, corpus_dir, v
     return f"Flawless {domain}: correct, clear and complete."
 
   scored = {}
-  for condition in formatting.CONDITIONS:
+  for condition in ("none", "true", "positive"):
     batches = pipeline.make_eval_batches(cfg, vocab, batch_size=4, condition=condition,
                                          positive_critique=positive, split="all", corpus=corpus)
     assert sorted(batches) == ["code", "math", "text"]

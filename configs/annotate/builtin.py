@@ -10,6 +10,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.critic = "builtin"  # or "served" (see configs/annotate/served.py)
   config.batch_size = 256  # records per critic call
   config.keep_existing_feedback = True  # records that already carry feedback (human) keep it
+  config.giveaway = False  # the positive control: critiques of flawed records quote the flawed line
   config.cache = True  # judge identical texts once (cache/ in the output directory)
   config.code = ml_collections.ConfigDict({
       "timeout_s": 2.0,  # per record, all its tests

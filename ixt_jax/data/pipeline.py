@@ -27,6 +27,7 @@ from absl import flags
 import grain
 import numpy as np
 
+from ixt_jax.data import conditions
 from ixt_jax.data import config
 from ixt_jax.data import corpus as corpus_lib
 from ixt_jax.data import examples
@@ -170,16 +171,15 @@ def make_train_iterator(data_cfg, vocab, *, batch_size: int, seed: int, process_
                                  corpus=corpus, num_epochs=num_epochs))
 
 
-def _eval_rooms(heldout, vocab, data_cfg, settings, positive_critique) -> list[int]:
-  """Body tokens per chunk, per record: the room its largest overhead under any condition leaves,
-  so the three conditions cut, and score, every document identically."""
-  with_positive = positive_critique is not None or settings.kind == "quality_token"
+def _eval_rooms(heldout, vocab, data_cfg, settings, sources: conditions.Sources) -> list[int]:
+  """Body tokens per chunk, per record: the room its largest overhead under the none, true and
+  positive conditions leaves, so they cut, and score, every document identically."""
+  with_positive = sources.positive is not None or settings.kind == "quality_token"
   critiques = []
   for record in heldout:
     shown = ["none"] + (["true"] if record.critique is not None else [])
     shown += ["positive"] if with_positive else []
-    critiques.append([formatting.format_for_eval(record, settings, c, positive_critique).critique
-                      for c in shown])
+    critiques.append([conditions.critique_shown(c, record, settings, sources) for c in shown])
   lengths = iter(len(ids) for ids in vocab.encode_batch([c for cs in critiques for c in cs]))
   after = settings.placement == "suffix"
   overheads = [max(examples.overhead(next(lengths), after) for _ in cs) for cs in critiques]
@@ -193,8 +193,10 @@ def _pad_batch(batch: dict, batch_size: int) -> dict:
 
 def make_eval_batches(data_cfg, vocab, *, batch_size: int, condition: str,
                       positive_critique: Callable[[str], str] | None, split: str = "clean",
-                      corpus: corpus_lib.Corpus | None = None) -> dict[str, list[dict]]:
-  """Held-out batches per domain under `condition` ('none' | 'true' | 'positive').
+                      corpus: corpus_lib.Corpus | None = None,
+                      sources: conditions.Sources | None = None) -> dict[str, list[dict]]:
+  """Held-out batches per domain under `condition` (conditions.CONDITIONS; 'negative' and
+  'shuffled' need `sources`, which otherwise default to the approvals of `positive_critique`).
 
   Loss weights are 1 on document tokens (and the end-of-document token) only, and documents are cut
   and packed the same way under every condition (room is kept for the longer of the true and the
@@ -207,8 +209,9 @@ def make_eval_batches(data_cfg, vocab, *, batch_size: int, condition: str,
   config.validate_data_config(data_cfg)
   if split not in ("clean", "all"):
     raise ValueError(f"split={split!r}: expected 'clean' or 'all'")
-  if condition not in formatting.CONDITIONS:
-    raise ValueError(f"condition={condition!r}: expected one of {formatting.CONDITIONS}")
+  if condition not in conditions.CONDITIONS:
+    raise ValueError(f"condition={condition!r}: expected one of {conditions.CONDITIONS}")
+  sources = sources or conditions.Sources(positive=positive_critique)
   corpus = corpus or corpus_lib.scan_corpus(data_cfg, vocab)
   settings = formatting.FeedbackSettings.from_config(data_cfg)
   clean = data_cfg.heldout.clean_score
@@ -219,8 +222,8 @@ def make_eval_batches(data_cfg, vocab, *, batch_size: int, condition: str,
 
   batches = {}
   for domain, heldout in sorted(by_domain.items()):
-    items = [formatting.format_for_eval(r, settings, condition, positive_critique) for r in heldout]
-    rooms = _eval_rooms(heldout, vocab, data_cfg, settings, positive_critique)
+    items = [conditions.format_for_eval(r, settings, condition, sources) for r in heldout]
+    rooms = _eval_rooms(heldout, vocab, data_cfg, settings, sources)
     elements = grain.MapDataset.source(examples.tokenize(items, vocab, data_cfg.seq_len, rooms))
     rows = _pack_rows(elements.to_iter_dataset(grain.ReadOptions(num_threads=0)),
                       data_cfg.seq_len, data_cfg.pack_bins,

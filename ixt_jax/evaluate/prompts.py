@@ -6,7 +6,7 @@ token: what the model then generates is the document that training would have pu
 """
 from __future__ import annotations
 
-from ixt_jax.data import examples, formatting, records
+from ixt_jax.data import conditions, examples, formatting, records
 
 _NO_ROOM_LIMIT = 1 << 30  # one chunk, whatever the prompt's length
 
@@ -29,6 +29,6 @@ def prompt_ids(vocab, settings: formatting.FeedbackSettings, text: str, domain: 
                      "there is no critique to condition generation on: pass critique=None")
   record = records.Record(id="prompt", text=text, domain=domain, prompt=prompt)
   condition = "none" if critique is None else "positive"
-  item = formatting.format_for_eval(record, settings, condition, lambda _: critique)
+  item = conditions.format_for_eval(record, settings, condition, conditions.Sources(positive=lambda _: critique))
   (element,) = examples.tokenize([item], vocab, _NO_ROOM_LIMIT)
   return element["tokens"][:-1].tolist()  # the end-of-document token closes the body
