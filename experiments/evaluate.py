@@ -1,8 +1,16 @@
-"""Evaluate a finished run: python -m experiments.evaluate --run_dir=DIR [--tasks=math,code,humaneval]
+"""Evaluate runs.
 
-Held-out loss under every condition, math exact match, code pass@1 (and HumanEval when asked),
-decode tokens/s; writes DIR/eval.json and the task scores into DIR/summary.json's "eval".
+One run:   python -m experiments.evaluate --run_dir=DIR [--tasks=math,code,humaneval]
+  Held-out loss under every condition, math exact match, code pass@1 (and HumanEval when asked),
+  decode tokens/s; writes DIR/eval.json and the task scores into DIR/summary.json's "eval".
+
+A set of runs (information use): python -m experiments.evaluate --runs=DIR1,DIR2,... [--out=DIR]
+  Samples every run under the conditions it trained with on the same fresh prompts and keys
+  (ixt_jax.evaluate.steer; skipped where DIR/steer.json exists), then prints the flaw and
+  well-formed rates and the primary endpoints with bootstrap intervals (ixt_jax.evaluate.endpoints);
+  --out gets endpoints.json. A run directory pattern may use * (e.g. --runs='runs/pilot/*').
 """
+import glob
 import json
 import os
 
@@ -13,16 +21,39 @@ from absl import app, flags  # pylint: disable=g-import-not-at-top
 from ixt_jax.evaluate.run_eval import evaluate_run
 from ixt_jax.evaluate.tasks import TASKS, TaskSettings
 
-_RUN_DIR = flags.DEFINE_string("run_dir", None, "run directory written by experiments.launch", required=True)
+_RUN_DIR = flags.DEFINE_string("run_dir", None, "run directory written by experiments.launch")
 _TASKS = flags.DEFINE_list("tasks", ["math", "code"], f"tasks to score, some of {list(TASKS)}")
 _MAX_PROBLEMS = flags.DEFINE_integer("max_problems", 64, "problems per task")
 _MAX_NEW_TOKENS = flags.DEFINE_integer("max_new_tokens", 256, "token budget per generated solution")
 _TIMEOUT = flags.DEFINE_float("timeout_s", 5.0, "sandbox time limit per program")
+_RUNS = flags.DEFINE_list("runs", [], "run directories (or patterns) whose information use to measure")
+_DOMAINS = flags.DEFINE_list("domains", ["math", "code", "text"], "steer domains")
+_PROMPTS = flags.DEFINE_integer("prompts", 32, "fresh steer prompts per domain")
+_SAMPLES = flags.DEFINE_integer("samples", 4, "samples per prompt and condition (temperature 1)")
+_STEER_TOKENS = flags.DEFINE_integer("steer_tokens", 128, "token budget per steer sample")
+_BOOTSTRAP = flags.DEFINE_integer("bootstrap", 1000, "bootstrap draws of the endpoints' intervals")
+_OUT = flags.DEFINE_string("out", "", "where endpoints.json goes ('' = not written)")
+
+
+def evaluate_set() -> dict:
+  from ixt_jax.evaluate import steer_set  # pylint: disable=g-import-not-at-top
+  from ixt_jax.evaluate.steer import SteerSettings  # pylint: disable=g-import-not-at-top
+  dirs = sorted({d for pattern in _RUNS.value for d in (glob.glob(pattern) or [pattern])})
+  settings = SteerSettings(domains=tuple(_DOMAINS.value), prompts=_PROMPTS.value, samples=_SAMPLES.value,
+                           max_new_tokens=_STEER_TOKENS.value)
+  result = steer_set.measure(dirs, settings, bootstrap=_BOOTSTRAP.value, out=_OUT.value or None)
+  print(steer_set.format_report(result))
+  return result
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments {argv[1:]}")
+  if bool(_RUN_DIR.value) == bool(_RUNS.value):
+    raise app.UsageError("pass exactly one of --run_dir (one run) and --runs (a set of runs)")
+  if _RUNS.value:
+    evaluate_set()
+    return
   settings = TaskSettings(tasks=tuple(_TASKS.value), max_problems=_MAX_PROBLEMS.value,
                           max_new_tokens=_MAX_NEW_TOKENS.value, timeout_s=_TIMEOUT.value)
   result = evaluate_run(_RUN_DIR.value, settings)

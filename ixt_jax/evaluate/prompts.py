@@ -24,11 +24,21 @@ def prompt_ids(vocab, settings: formatting.FeedbackSettings, text: str, domain: 
       its top quality token instead, whatever the text).
     prompt: a post-training prompt: the ids are then `<prompt> prompt <response> text`.
   """
-  if critique is not None and settings.placement == "suffix":
-    raise ValueError("data.feedback.placement='suffix' trains the critique after the document, so "
-                     "there is no critique to condition generation on: pass critique=None")
   record = records.Record(id="prompt", text=text, domain=domain, prompt=prompt)
   condition = "none" if critique is None else "positive"
-  item = conditions.format_for_eval(record, settings, condition, conditions.Sources(positive=lambda _: critique))
+  return condition_prompt_ids(vocab, settings, record, condition, conditions.Sources(positive=lambda _: critique))
+
+
+def condition_prompt_ids(vocab, settings: formatting.FeedbackSettings, record: records.Record, condition: str,
+                         sources: conditions.Sources) -> list[int]:
+  """Token ids of `record.text` (and its post-training prompt) under `condition`, as in training.
+
+  The critique shown is `conditions.critique_shown(condition, record, ...)`: e.g. for 'negative'
+  `sources.negative(record)`, the critique of the record's own problem with a planted flaw.
+  """
+  if condition != "none" and settings.placement == "suffix":
+    raise ValueError("data.feedback.placement='suffix' trains the critique after the document, so "
+                     "there is no critique to condition generation on: use condition 'none'")
+  item = conditions.format_for_eval(record, settings, condition, sources)
   (element,) = examples.tokenize([item], vocab, _NO_ROOM_LIMIT)
   return element["tokens"][:-1].tolist()  # the end-of-document token closes the body

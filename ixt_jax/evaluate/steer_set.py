@@ -1,0 +1,87 @@
+"""Information use of a set of runs: steer every run (resumably), then the endpoints over all of them.
+
+Each run directory gets `steer.json` (skipped when one with the same settings exists) and its
+summary.json gets `eval.steer` (flaw and well-formed rates per condition and domain).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from etils import epath
+
+from ixt_jax.data import shards
+from ixt_jax.evaluate import endpoints
+from ixt_jax.evaluate.run_dir import CONFIG_FILE, load_run
+from ixt_jax.evaluate.run_eval import run_positive_critique
+from ixt_jax.evaluate.steer import STEER_FILE, SteerSettings, steer_run
+
+SUMMARY_FILE = "summary.json"
+
+
+def _run_config(run_dir: epath.Path) -> dict[str, Any]:
+  return json.loads((run_dir / CONFIG_FILE).read_text())["config"]
+
+
+def steered(run_dir: epath.PathLike, settings: SteerSettings) -> dict[str, Any]:
+  """The run's steer.json for `settings`, sampled now unless it exists."""
+  path = epath.Path(run_dir)
+  if (path / STEER_FILE).exists():
+    done = json.loads((path / STEER_FILE).read_text())
+    if done["settings"] == json.loads(json.dumps(dataclasses.asdict(settings))):
+      return done
+  run = load_run(path)
+  result = steer_run(run, run_positive_critique(run.config), settings)
+  summary_path = path / SUMMARY_FILE
+  if summary_path.exists():
+    summary = json.loads(summary_path.read_text())
+    summary.setdefault("eval", {})["steer"] = result["rates"]
+    shards.write_json(summary_path, summary)
+  return result
+
+
+def measure(run_dirs: Sequence[str], settings: SteerSettings, bootstrap: int = 1000,
+            out: str | None = None) -> dict[str, Any]:
+  """Steers every run, then {"endpoints", "rates", "well_formed", "runs", "samples_per_s"}."""
+  if not run_dirs:
+    raise ValueError("--runs matched no run directory")
+  runs = []
+  for run_dir in run_dirs:
+    path = epath.Path(run_dir)
+    if not (path / CONFIG_FILE).exists():
+      raise FileNotFoundError(f"{path}: no {CONFIG_FILE}; is this a run directory written by experiments.launch?")
+    c = _run_config(path)
+    runs.append({"method": c["method"], "seed": c["seed"], "dir": str(path), "steer": steered(path, settings)})
+  table = endpoints.Runs(runs)
+  result = {
+      "settings": dataclasses.asdict(settings),
+      "endpoints": endpoints.endpoints(table, settings.domains, bootstrap),
+      "rates": endpoints.rate_table(table, settings.domains),
+      "well_formed": {r["method"]: {c: {d: v["well_formed_rate"] for d, v in by_d.items()}
+                                    for c, by_d in r["steer"]["rates"].items()} for r in runs},
+      "runs": [{k: r[k] for k in ("method", "seed", "dir")} for r in runs],
+      "samples_per_s": [r["steer"]["samples_per_s"] for r in runs],
+  }
+  if out:
+    shards.write_json(epath.Path(out) / "endpoints.json", result)
+  return result
+
+
+def format_report(result: dict[str, Any]) -> str:
+  """Rates per method, condition and domain, then the endpoints table."""
+  domains = result["settings"]["domains"]
+  lines = ["flaw rate among well-formed samples (well-formed rate), per condition:",
+           f"{'method':<26} {'condition':<10} " + " ".join(f"{d:>15}" for d in domains)]
+  for method, by_condition in result["rates"].items():
+    for condition, by_domain in by_condition.items():
+      cells = []
+      for d in domains:
+        well = result["well_formed"][method][condition][d]
+        rate = "n/a" if by_domain[d] is None else f"{by_domain[d]:.3f}"
+        cells.append(f"{rate:>6} ({well:.2f})".rjust(15))
+      lines.append(f"{method:<26} {condition:<10} " + " ".join(cells))
+  lines += ["", f"endpoints over {', '.join(domains)} (mean of per-domain rates):",
+            endpoints.format_endpoints(result["endpoints"])]
+  return "\n".join(lines)
