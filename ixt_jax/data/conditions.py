@@ -112,7 +112,8 @@ def format_for_eval(record: records.Record, settings: formatting.FeedbackSetting
   return formatting.Formatted(
       critique=critique_shown(condition, record, settings, sources),
       critique_after=settings.placement == "suffix", prompt=record.prompt, text=record.text,
-      document_weight=1.0, critique_weight=0.0, prompt_weight=0.0)
+      document_weight=1.0, critique_weight=0.0, prompt_weight=0.0,
+      critique_every_chunk=settings.repeat == "every")
 
 
 def own_condition(c) -> str:

@@ -20,6 +20,7 @@ NEUTRAL_FILLER = "This is a document. "  # the 'neutral' control's prefix, cut t
 class FeedbackSettings:
   """`config.data.feedback` resolved into plain values (picklable, cheap to read per record)."""
   placement: str
+  repeat: str
   kind: str
   template: str
   dropout: float
@@ -33,7 +34,8 @@ class FeedbackSettings:
   @classmethod
   def from_config(cls, data_cfg) -> FeedbackSettings:
     fb = data_cfg.feedback
-    return cls(placement=fb.placement, kind=fb.kind, template=fb.template,
+    # A config written before `repeat` existed trained with the critique before every chunk.
+    return cls(placement=fb.placement, repeat=fb.get("repeat", "every"), kind=fb.kind, template=fb.template,
                dropout=float(fb.dropout), annotated_fraction=float(fb.annotated_fraction),
                critique_weight=config.critique_weight(fb),
                document_weight=float(fb.weight.document), prompt_weight=float(fb.weight.prompt),
@@ -50,6 +52,7 @@ class Formatted:
   document_weight: float
   critique_weight: float
   prompt_weight: float
+  critique_every_chunk: bool = True  # False: a long document shows its critique with its first chunk only
 
 
 def unit_hash(*parts) -> float:
@@ -104,5 +107,6 @@ def format_for_training(record: records.Record, settings: FeedbackSettings, *, s
   return Formatted(critique=critique, critique_after=settings.placement == "suffix",
                    prompt=record.prompt, text=record.text,
                    document_weight=document_weight(record, settings),
-                   critique_weight=settings.critique_weight, prompt_weight=settings.prompt_weight)
+                   critique_weight=settings.critique_weight, prompt_weight=settings.prompt_weight,
+                   critique_every_chunk=settings.repeat == "every")
 

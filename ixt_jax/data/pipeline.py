@@ -14,7 +14,8 @@ one's rows. Batches (numpy):
   tokens int32 [B, T], loss_weights float32 [B, T] (0 on padding and, by default, critiques),
   segment_ids int32 [B, T] (0 = padding), positions int32 [B, T] (0 at each segment start),
   document_tokens int32 [B] (non-critique tokens), documents int32 [B] (documents begun),
-  document_bytes int32 [B] (UTF-8 bytes of the documents begun).
+  document_bytes int32 [B] (UTF-8 bytes of the documents begun), critique_tokens int32 [B]
+  (critique tokens shown: the numerator of the feedback token share).
 `loss_weights[b, t]` weighs predicting `tokens[b, t]` from the tokens before it in its segment; a
 segment's first token (a critique's opening or an <eos> opening the document) always has weight 0,
 so next-token targets within segments lose no weighted token.
