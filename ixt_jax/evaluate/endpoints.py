@@ -143,3 +143,45 @@ def format_endpoints(result: Mapping[str, Any]) -> str:
       lines.append(f"{arm:<24} {name:<20} {v['value']:>8.3f} [{v['lo']:>8.3f}, {v['hi']:>8.3f}] {v['se']:>7.3f} "
                    f"{ratio:>8.1f}  {DESCRIPTIONS[name]}")
   return "\n".join(lines)
+
+
+def flawed_line_endpoints(runs: Sequence[Mapping[str, Any]], bootstrap: int = 1000,
+                          seed: int = 0) -> dict[str, Any]:
+  """Flawed-line loss (nats per token of the planted flaw's line) of each arm under its condition
+  (`true` for conditioned arms) and, where its twin ran, twin minus arm (> 0: the arm predicts its
+  flaws better from their critiques); intervals by bootstrap over seeds, then records."""
+  by_method: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
+  for run in runs:
+    if run["steer"].get("flawed_line"):
+      by_method[run["method"]].append(run["steer"]["flawed_line"])
+  if not by_method:
+    return {}
+  ids = by_method[next(iter(by_method))][0]["ids"]
+  per_method = {}
+  for method, seed_runs in by_method.items():
+    if any(r["ids"] != ids for r in seed_runs):
+      raise ValueError(f"{method}: scored on other held-out records than the other runs")
+    per_method[method] = np.asarray([[r["nats"], r["tokens"]] for r in seed_runs])  # [seeds, 2, records]
+  rng = np.random.default_rng(seed)
+
+  def loss(method, seeds, records):
+    sums = per_method[method][seeds][:, :, records].sum(axis=(0, 2))
+    return sums[0] / max(sums[1], 1e-9)
+
+  everything = {m: np.arange(len(v)) for m, v in per_method.items()}
+  records = np.arange(len(ids))
+  draws = [({m: rng.choice(s, len(s)) for m, s in everything.items()}, rng.choice(records, len(records)))
+           for _ in range(bootstrap)]
+  out = {}
+  for method in per_method:
+    entry = {"condition": by_method[method][0]["condition"], "loss": loss(method, everything[method], records),
+             "records": len(ids)}
+    twin = twin_of(method)
+    if twin in per_method:
+      point = loss(twin, everything[twin], records) - entry["loss"]
+      values = np.asarray([loss(twin, s[twin], r) - loss(method, s[method], r) for s, r in draws])
+      lo, hi = np.percentile(values, [2.5, 97.5])
+      entry["twin_minus_arm"] = {"value": float(point), "lo": float(lo), "hi": float(hi),
+                                 "se": float(values.std(ddof=1))}
+    out[method] = entry
+  return out

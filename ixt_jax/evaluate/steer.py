@@ -19,9 +19,12 @@ import tqdm
 from etils import epath
 
 from ixt_jax.data import conditions, formatting, records, shards
-from ixt_jax.evaluate import math_task, code_task
+from ixt_jax.data import corpus as corpus_lib
+from ixt_jax.evaluate import code_task, flawed_loss, math_task
+from ixt_jax.evaluate.tasks import heldout_records
 from ixt_jax.evaluate.prompts import condition_prompt_ids
 from ixt_jax.evaluate.run_dir import LoadedRun
+from ixt_jax.evaluate.run_eval import run_positive_critique
 from ixt_jax.evaluate.sampling import Sampler, SamplingSettings
 from ixt_jax.evaluate.steer_judge import judge
 from ixt_jax.evaluate.steer_prompts import SteerPrompt, make_prompts
@@ -69,6 +72,14 @@ def steer_conditions(c) -> tuple[str, ...]:
   return tuple(k for k in SAMPLED_CONDITIONS if k in trained)
 
 
+def run_sources(run: LoadedRun, positive_critique: Callable[[str], str] | None = None,
+                negative: dict[str, tuple[str, float]] | None = None) -> conditions.Sources:
+  """The run's critique sources: its approvals (positive_critique, else the run's own) and the
+  negatives of the steer prompts (prompt id -> critique of its flawed twin)."""
+  positive_critique = positive_critique or run_positive_critique(run.config)
+  return conditions.Sources(positive=positive_critique, negative=lambda r: (negative or {})[r.id])
+
+
 def negatives(critic, prompts: list[SteerPrompt]) -> dict[str, tuple[str, float]]:
   """prompt id -> (critique, score) of its flawed twin, as the run's critic writes it."""
   judged = critic([p.flawed for p in prompts])
@@ -114,7 +125,7 @@ def steer_run(run: LoadedRun, positive_critique: Callable[[str], str],
   conds = steer_conditions(c)
   feedback = formatting.FeedbackSettings.from_config(c.data)
   negative = negatives(run_critic(c), prompts) if "negative" in conds else {}
-  sources = conditions.Sources(positive=positive_critique, negative=lambda r: negative[r.id])
+  sources = run_sources(run, positive_critique, negative)
   sampler = Sampler(run.graphdef, run.vocab, run.mesh, max_batch=settings.max_batch)
   start = time.time()
   result = {"settings": dataclasses.asdict(settings), "prompts": [p.id for p in prompts],
@@ -135,9 +146,24 @@ def steer_run(run: LoadedRun, positive_critique: Callable[[str], str],
                                        for d in settings.domains}
   seconds = time.time() - start
   result.update(seconds=seconds, samples_per_s=total / max(seconds, 1e-9), step=run.step,
-                rates=rates(result))
+                rates=rates(result), flawed_line=flawed_line_losses(run, feedback, sources))
   shards.write_json(epath.Path(run.path) / STEER_FILE, result)
   return result
+
+
+def flawed_line_losses(run: LoadedRun, feedback: formatting.FeedbackSettings,
+                       sources: conditions.Sources) -> dict[str, Any]:
+  """Per flawed held-out record, the nats and tokens of its flawed line under `true` (under `none`
+  for an arm that never saw a critique)."""
+  c = run.config
+  condition = "true" if "true" in conditions.trained_conditions(c) else "none"
+  corpus = corpus_lib.scan_corpus(c.data, run.vocab)
+  raw = heldout_records(corpus, sorted({r.domain for r in corpus.heldout}))
+  batch, ids = flawed_loss.flawed_line_rows(raw, run.vocab, feedback, c.data.seq_len, condition, sources)
+  nats, tokens = flawed_loss.row_losses(run.graphdef, run.params, batch, run.mesh)
+  domain_of = {r["id"]: r["domain"] for r in raw}
+  return {"condition": condition, "ids": ids, "domains": [domain_of[i] for i in ids],
+          "nats": nats.tolist(), "tokens": tokens.tolist()}
 
 
 def rates(steer: dict[str, Any]) -> dict[str, dict[str, dict[str, float]]]:

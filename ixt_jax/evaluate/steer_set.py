@@ -12,10 +12,11 @@ from typing import Any
 
 from etils import epath
 
-from ixt_jax.data import shards
+from ixt_jax.data import formatting, shards
 from ixt_jax.evaluate import endpoints
 from ixt_jax.evaluate.run_dir import CONFIG_FILE, load_run
 from ixt_jax.evaluate.run_eval import run_positive_critique
+from ixt_jax.evaluate import steer
 from ixt_jax.evaluate.steer import STEER_FILE, SteerSettings, steer_run
 
 SUMMARY_FILE = "summary.json"
@@ -31,6 +32,11 @@ def steered(run_dir: epath.PathLike, settings: SteerSettings) -> dict[str, Any]:
   if (path / STEER_FILE).exists():
     done = json.loads((path / STEER_FILE).read_text())
     if done["settings"] == json.loads(json.dumps(dataclasses.asdict(settings))):
+      if "flawed_line" not in done:  # sampled before flawed-line losses were measured: add them only
+        run = load_run(path)
+        done["flawed_line"] = steer.flawed_line_losses(run, formatting.FeedbackSettings.from_config(run.config.data),
+                                                       steer.run_sources(run))
+        shards.write_json(path / STEER_FILE, done)
       return done
   run = load_run(path)
   result = steer_run(run, run_positive_critique(run.config), settings)
@@ -58,6 +64,7 @@ def measure(run_dirs: Sequence[str], settings: SteerSettings, bootstrap: int = 1
   result = {
       "settings": dataclasses.asdict(settings),
       "endpoints": endpoints.endpoints(table, settings.domains, bootstrap),
+      "flawed_line_loss": endpoints.flawed_line_endpoints(runs, bootstrap),
       "rates": endpoints.rate_table(table, settings.domains),
       "well_formed": {r["method"]: {c: {d: v["well_formed_rate"] for d, v in by_d.items()}
                                     for c, by_d in r["steer"]["rates"].items()} for r in runs},
@@ -83,5 +90,10 @@ def format_report(result: dict[str, Any]) -> str:
         cells.append(f"{rate:>6} ({well:.2f})".rjust(15))
       lines.append(f"{method:<26} {condition:<10} " + " ".join(cells))
   lines += ["", f"endpoints over {', '.join(domains)} (mean of per-domain rates):",
-            endpoints.format_endpoints(result["endpoints"])]
+            endpoints.format_endpoints(result["endpoints"]), "",
+            "flawed-line loss (nats per token of the planted flaw's line; twin - arm > 0: the critique is read):"]
+  for method, v in result["flawed_line_loss"].items():
+    twin = v.get("twin_minus_arm")
+    versus = f"; twin - arm {twin['value']:+.3f} [{twin['lo']:+.3f}, {twin['hi']:+.3f}]" if twin else ""
+    lines.append(f"  {method:<26} under {v['condition']:<5} {v['loss']:.3f} over {v['records']} records{versus}")
   return "\n".join(lines)
