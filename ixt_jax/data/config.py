@@ -13,6 +13,7 @@ from ml_collections import config_dict
 PLACEMENTS = ("prefix", "suffix", "none")
 # How often a long document's critique is shown: with its first chunk only, or with every chunk.
 REPEATS = ("first", "every")
+DONORS = ("domain", "any")
 FEEDBACK_KINDS = ("critique", "quality_token")
 # Controls that separate the critique's information from its extra tokens (ARCHITECTURE.md).
 CONTROLS = ("", "shuffled", "neutral")
@@ -48,6 +49,8 @@ def get_data_config() -> ml_collections.ConfigDict:
   # '' = the record's own critique; 'shuffled' = another record's; 'neutral' = an uninformative
   # prefix of the same length
   cfg.feedback.control = ""
+  # Whose critique 'shuffled' shows: a record of the same domain, or any record (the v1 CPU study)
+  cfg.feedback.donors = "domain"
   cfg.feedback.weight = ml_collections.ConfigDict()
   # None = per the batch contract: 0 before the document (prefix), 1 after it (suffix).
   cfg.feedback.weight.critique = config_dict.placeholder(float)
@@ -109,6 +112,8 @@ def validate_data_config(cfg: ml_collections.ConfigDict) -> None:
     _fail("feedback.kind", fb.kind, f"one of {FEEDBACK_KINDS}")
   if fb.repeat not in REPEATS:
     _fail("feedback.repeat", fb.repeat, f"one of {REPEATS}")
+  if fb.donors not in DONORS:
+    _fail("feedback.donors", fb.donors, f"one of {DONORS}")
   if fb.control not in CONTROLS:
     _fail("feedback.control", fb.control, f"one of {CONTROLS}")
   if not isinstance(fb.template, str) or fb.template.count("{critique}") != 1:

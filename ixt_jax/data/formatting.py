@@ -30,6 +30,7 @@ class FeedbackSettings:
   prompt_weight: float
   document_by_score: str
   control: str
+  donors: str
 
   @classmethod
   def from_config(cls, data_cfg) -> FeedbackSettings:
@@ -39,7 +40,8 @@ class FeedbackSettings:
                dropout=float(fb.dropout), annotated_fraction=float(fb.annotated_fraction),
                critique_weight=config.critique_weight(fb),
                document_weight=float(fb.weight.document), prompt_weight=float(fb.weight.prompt),
-               document_by_score=fb.weight.document_by_score, control=fb.control)
+               document_by_score=fb.weight.document_by_score, control=fb.control,
+               donors=fb.get("donors", "any"))  # configs from before `donors` drew from every record
 
 
 @dataclasses.dataclass(frozen=True)

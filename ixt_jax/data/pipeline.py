@@ -68,13 +68,19 @@ def record_order(num_records: int, *, seed: int, process_index: int = 0, process
 
 
 def format_row(reader, refs: np.ndarray, row: int, epoch: int, settings: formatting.FeedbackSettings,
-               seed: int) -> formatting.Formatted:
+               seed: int, donor_rows: np.ndarray | None = None) -> formatting.Formatted:
   """Training record `row` laid out for tokenization (under the 'shuffled' control, with the
-  critique of its donor record)."""
+  critique of its donor record: one of `donor_rows`, the rows of its domain, with donors='domain';
+  any training record with donors='any' or when `donor_rows` is None)."""
   require_feedback = settings.placement != "none"
   read = lambda r: records.parse_record(reader.read(refs[r]), require_feedback=require_feedback)
   record = read(row)
-  donor = read(formatting.donor_index(record.id, seed, len(refs))) if settings.control == "shuffled" else None
+  donor = None
+  if settings.control == "shuffled":
+    if settings.donors == "domain" and donor_rows is not None:
+      donor = read(donor_rows[formatting.donor_index(record.id, seed, len(donor_rows))])
+    else:
+      donor = read(formatting.donor_index(record.id, seed, len(refs)))
   return formatting.format_for_training(record, settings, seed=seed, epoch=epoch, donor=donor)
 
 
@@ -83,6 +89,8 @@ class _TokenizeGroup:
 
   def __init__(self, corpus: corpus_lib.Corpus, vocab, data_cfg, seed: int):
     self._refs = corpus.train_refs
+    self._domains = corpus.train_domains
+    self._domain_rows = corpus.domain_rows()
     self._reader = corpus.reader()
     self._vocab = vocab
     self._settings = formatting.FeedbackSettings.from_config(data_cfg)
@@ -90,7 +98,8 @@ class _TokenizeGroup:
     self._seed = seed
 
   def __call__(self, group) -> dict:
-    items = [format_row(self._reader, self._refs, row, epoch, self._settings, self._seed) for epoch, row in group]
+    items = [format_row(self._reader, self._refs, row, epoch, self._settings, self._seed,
+                        self._domain_rows[self._domains[row]]) for epoch, row in group]
     return examples.join_elements(examples.tokenize(items, self._vocab, self._seq_len))
 
 

@@ -27,8 +27,10 @@ def _formatted_records(corpus, data_cfg, seed: int, num_epochs: int):
   settings = formatting.FeedbackSettings.from_config(data_cfg)
   reader = corpus.reader()
   order = pipeline.record_order(len(corpus.train_refs), seed=seed, num_epochs=num_epochs)
+  domain_rows = corpus.domain_rows()
   for epoch, row in order:
-    item = pipeline.format_row(reader, corpus.train_refs, row, epoch, settings, seed)
+    item = pipeline.format_row(reader, corpus.train_refs, row, epoch, settings, seed,
+                               domain_rows[corpus.train_domains[row]])
     yield {"critique": item.critique, "prompt": item.prompt or "", "text": item.text,
            "has_prompt": item.prompt is not None, "critique_after": item.critique_after,
            "critique_every_chunk": item.critique_every_chunk,
