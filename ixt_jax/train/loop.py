@@ -31,7 +31,7 @@ from ixt_jax.train.throughput import peak_flops_per_device
 
 log = logging.getLogger("ixt_jax.train")
 # Per-row counters that ride along with the batch and are summed on device (global on a pod).
-COUNTERS = ("document_tokens", "documents")
+COUNTERS = ("document_tokens", "documents", "critique_tokens")
 SUMMARY_FILE = "summary.json"
 
 
@@ -110,7 +110,7 @@ class _Runner:
 
     checkpointer = Checkpointer(self.workdir / "checkpoints", c.train.keep_checkpoints)
     writer = MetricsWriter(self.workdir, self.is_main)
-    progress = {"doc_tokens": 0, "documents": 0, "process_count": jax.process_count()}
+    progress = {"doc_tokens": 0, "documents": 0, "critique_tokens": 0, "process_count": jax.process_count()}
     start_step = checkpointer.latest_step() or 0
     data_iter = make_data_iter(cooled=cooldown_from is not None and start_step >= cooldown_from)
     if start_step:
@@ -124,7 +124,7 @@ class _Runner:
                     saved["process_count"], jax.process_count(), start_step)
         for _ in range(start_step):
           next(data_iter)
-      progress = {**saved, "process_count": jax.process_count()}
+      progress = {"critique_tokens": 0, **saved, "process_count": jax.process_count()}
       writer.drop_after(start_step)
       if self.is_main:
         print(f"resumed from step {start_step} of {self.workdir}", flush=True)
@@ -168,6 +168,7 @@ class _Runner:
             f"{checkpointer.latest_step()} in {self.workdir / 'checkpoints'}, replays it)")
       progress["doc_tokens"] += int(values.pop("document_tokens"))
       progress["documents"] += int(values.pop("documents"))
+      progress["critique_tokens"] += int(values.pop("critique_tokens"))
       if step % c.train.log_every and step != total_steps:
         return
       now = time.time()
@@ -247,10 +248,12 @@ class _Runner:
         "method": c.method, "seed": c.seed, "model": c.model.size,
         "n_params": counts["total"], "n_params_non_embedding": counts["non_embedding"],
         "tokens": tokens, "doc_tokens": progress["doc_tokens"], "documents": progress["documents"],
+        "feedback_token_share": progress["critique_tokens"] / tokens,  # critique tokens / all tokens trained on
         "flops": float(tokens * flops_per_token), "flops_per_token": flops_per_token,
         "annotation_flops": float(c.annotation_flops), "tokenizer": vocab.sha256,
         "steps": total_steps, "batch_size": batch_size, "seq_len": seq_len,
         "wall_seconds": time.time() - start_time, "bad_records": dict(corpus.bad_counts),
+        "condition": heldout.eval_condition(c),  # the condition eval.loss was scored under
         "eval": {
             "loss": results["clean"]["all_domains"]["loss"],
             "bits_per_byte": results["clean"]["all_domains"]["bits_per_byte"],
