@@ -14,16 +14,15 @@ what the `negative` condition shows with the prompt.
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ixt_jax.data.corpora import math_problems, python_functions, stdlib_text
+from ixt_jax.evaluate.code_task import SIGNATURE_AND_DOCSTRING
+from ixt_jax.evaluate.math_task import SOLUTION_LINE
 
 DOMAINS = ("math", "code", "text")
 OPENING_CHARS = 160
-_SIGNATURE_AND_DOCSTRING = re.compile(r'\A(def [^\n]*:\n[ \t]+""".*?"""[ \t]*\n)', re.DOTALL)
-_MATH_PROMPT_END = "Solution:\n"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,7 +51,7 @@ def _math(cfg: Mapping[str, Any], seed: int, n: int) -> list[SteerPrompt]:
     clean = math_problems.make_record(seed, i, 0.0, kinds)
     flawed = math_problems.make_record(seed, i, 1.0, kinds)
     text = clean["text"]
-    prompts.append(SteerPrompt(clean["id"], "math", text[:text.index(_MATH_PROMPT_END) + len(_MATH_PROMPT_END)],
+    prompts.append(SteerPrompt(clean["id"], "math", text[:text.index(SOLUTION_LINE) + len(SOLUTION_LINE)],
                                clean, flawed))
   return prompts
 
@@ -66,7 +65,7 @@ def _code(cfg: Mapping[str, Any], seed: int, n: int) -> list[SteerPrompt]:
     clean = python_functions.make_record(seed, i, 0.0, bug, names)
     flawed = python_functions.make_record(seed, i, 1.0, bug, names)
     i += 1
-    head = _SIGNATURE_AND_DOCSTRING.match(clean["text"])
+    head = SIGNATURE_AND_DOCSTRING.match(clean["text"])
     if head and flawed["text"].startswith(head[1]):
       prompts.append(SteerPrompt(clean["id"], "code", head[1], clean, flawed))
     if i > cfg["count"] + 20 * n:
