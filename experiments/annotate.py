@@ -8,16 +8,16 @@ workers each takes shards i % num_workers == worker_index and is resumable alone
 finish writes summary.json and manifest.json. --retry_failed re-judges only the failed records
 listed in OUTPUT/failures/.
 """
-from absl import app
 from absl import flags
-from ml_collections import config_flags
 
 from ixt_jax.data import shards
+from ixt_jax.errors import ConfigError
 from ixt_jax.feedback import annotate_stats
-from ixt_jax.feedback.annotate import annotate_directory
+from ixt_jax.feedback.annotate import annotate_directory, refuse_unknown_domains
 from ixt_jax.feedback.critics import make_critic
+from experiments import cli
 
-_CONFIG = config_flags.DEFINE_config_file("config", "configs/annotate/builtin.py", "Annotation config.")
+_CONFIG = cli.define_config_file("config", "configs/annotate/builtin.py", "Annotation config.")
 _INPUT = flags.DEFINE_string("input", None, "Directory of raw shards (with manifest.json).", required=True)
 _OUTPUT = flags.DEFINE_string("output", None, "Directory for annotated shards.", required=True)
 _FORMAT = flags.DEFINE_enum("format", None, sorted(shards.FORMATS), "Output format (default: the input's).")
@@ -30,9 +30,11 @@ def main(argv):
   del argv
   config = _CONFIG.value
   if not isinstance(config.batch_size, int) or config.batch_size < 1:
-    raise ValueError(f"config.batch_size={config.batch_size!r}: must be an integer >= 1")
+    raise ConfigError(f"config.batch_size={config.batch_size!r}: must be an integer >= 1")
+  critic = make_critic(config)
+  refuse_unknown_domains(_INPUT.value, critic)
   summary = annotate_directory(
-      _INPUT.value, _OUTPUT.value, make_critic(config), fmt=_FORMAT.value, worker_index=_WORKER_INDEX.value,
+      _INPUT.value, _OUTPUT.value, critic, fmt=_FORMAT.value, worker_index=_WORKER_INDEX.value,
       num_workers=_NUM_WORKERS.value, retry_failed=_RETRY_FAILED.value, batch_size=config.batch_size,
       keep_existing_feedback=config.keep_existing_feedback, use_cache=config.cache)
   if summary is None:
@@ -43,4 +45,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

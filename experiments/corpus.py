@@ -1,21 +1,22 @@
-r"""Writes the built-in raw corpora (math, code, text; optionally CHAMP) as shards plus a manifest.
+r"""Writes raw corpora as shards plus a manifest: the built-in ones (math, code, text; optionally CHAMP),
+or one from Hugging Face `datasets` (configs/data/hf.py).
 
 python -m experiments.corpus --config=configs/data/builtin.py --out=DIR [--format=arrayrecord] \
     [--config.math.count=40000 --config.seed=1]
+python -m experiments.corpus --config=configs/data/hf.py --out=DIR --config.source.data_files=a.parquet
 
 Each shard is written atomically and the manifest last, so a directory with a manifest is complete.
 """
 import platform
 
-from absl import app
 from absl import flags
-from ml_collections import config_flags
 
-from ixt_jax.data import shards
+from ixt_jax.data import hf_corpus, shards
 from ixt_jax.data.corpora import writer
 from ixt_jax.feedback import champ
+from experiments import cli
 
-_CONFIG = config_flags.DEFINE_config_file("config", "configs/data/builtin.py", "Corpus config.")
+_CONFIG = cli.define_config_file("config", "configs/data/builtin.py", "Corpus config.")
 _OUT = flags.DEFINE_string("out", None, "Directory to write shards and manifest.json into.", required=True)
 _FORMAT = flags.DEFINE_enum("format", "jsonl", sorted(shards.FORMATS), "Shard format.")
 
@@ -23,6 +24,11 @@ _FORMAT = flags.DEFINE_enum("format", "jsonl", sorted(shards.FORMATS), "Shard fo
 def main(argv):
   del argv
   config = _CONFIG.value
+  if "source" in config:  # configs/data/hf.py: a corpus from Hugging Face `datasets`
+    manifest = hf_corpus.write_corpus(_OUT.value, config)
+    print(f"wrote {manifest['records']} records in {len(manifest['shards'])} shards to {_OUT.value}: "
+          f"{manifest['domains']}")
+    return
   manifest = writer.write_builtin(_OUT.value, config, _FORMAT.value)
   if config.champ.include:
     records = champ.champ_records()
@@ -38,4 +44,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

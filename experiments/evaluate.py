@@ -20,6 +20,7 @@ from absl import app, flags  # pylint: disable=g-import-not-at-top
 
 from ixt_jax.evaluate.run_eval import evaluate_run
 from ixt_jax.evaluate.tasks import TASKS, TaskSettings
+from experiments import cli
 
 _RUN_DIR = flags.DEFINE_string("run_dir", None, "run directory written by experiments.launch")
 _TASKS = flags.DEFINE_list("tasks", ["math", "code"], f"tasks to score, some of {list(TASKS)}")
@@ -57,11 +58,12 @@ def main(argv):
   settings = TaskSettings(tasks=tuple(_TASKS.value), max_problems=_MAX_PROBLEMS.value,
                           max_new_tokens=_MAX_NEW_TOKENS.value, timeout_s=_TIMEOUT.value)
   result = evaluate_run(_RUN_DIR.value, settings)
-  losses = {name: round(r["all_domains"]["loss"], 4) for name, r in result["heldout"].items()}
+  losses = {name: None if r["all_domains"]["loss"] is None else round(r["all_domains"]["loss"], 4)
+            for name, r in result["heldout"].items()}  # None: an empty set (no flawless held-out document)
   speed = {name: round(s["tokens_per_s"], 1) for name, s in result["sampling_speed"].items()}
   print(json.dumps({"step": result["step"], "heldout_loss": losses, "tasks": result["tasks"],
                     "decode_tokens_per_s": speed}, indent=2))
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -8,7 +8,6 @@ under --sweep_dir is one run.
 """
 import sys
 
-from absl import app
 from absl import flags
 
 from ixt_jax.scaling import fit
@@ -17,6 +16,7 @@ from ixt_jax.scaling import outputs
 from ixt_jax.scaling import plots
 from ixt_jax.scaling import report
 from ixt_jax.scaling import summaries
+from experiments import cli
 
 _SWEEP_DIR = flags.DEFINE_string("sweep_dir", None, "Directory holding the runs' summary.json files (any depth).",
                                  required=True)
@@ -48,4 +48,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -9,14 +9,14 @@ os.environ.setdefault("EPATH_USE_TF", "false")
 
 from absl import app, flags, logging  # pylint: disable=g-import-not-at-top
 from etils import epath
-from ml_collections import config_flags
 
 from ixt_jax.evaluate.run_eval import run_positive_critique
 from ixt_jax.evaluate.tasks import TaskSettings, make_task_evaluator
 from ixt_jax.train.config import eval_tasks
 from ixt_jax.train.loop import SUMMARY_FILE, train_and_evaluate
+from experiments import cli
 
-_CONFIG = config_flags.DEFINE_config_file("config", "configs/quickstart.py", "run config file", lock_config=True)
+_CONFIG = cli.define_config_file("config", "configs/quickstart.py", "run config file", lock_config=True)
 flags.DEFINE_string("workdir", "", "run directory (local or gs://); default runs/<method>-<size>-s<seed>")
 flags.DEFINE_bool("rerun", False, "evaluate a finished run again instead of skipping it")
 
@@ -45,4 +45,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -22,7 +22,7 @@ from etils import epath
 from ml_collections import config_flags
 
 from experiments.common import prepare_builtin_corpus, run_module
-from experiments import pilot_report
+from experiments import cli, pilot_report
 from ixt_jax.data import shards
 from ixt_jax.evaluate import endpoints, steer_set
 from ixt_jax.evaluate.steer import SteerSettings
@@ -136,4 +136,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

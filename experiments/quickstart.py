@@ -9,10 +9,11 @@ re-run by hand; every stage is cached or resumable, so a second call only prints
 import json
 import time
 
-from absl import app, flags
+from absl import flags
 from etils import epath
 
 from experiments.common import prepare_builtin_corpus, run_module
+from experiments import cli
 
 flags.DEFINE_string("workdir", "runs/quickstart", "where the corpus, annotations and runs go")
 flags.DEFINE_string("size", "1m", "model size from the ladder")
@@ -64,4 +65,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -17,6 +17,7 @@ from absl import app, flags
 from ixt_jax.evaluate.openai_api import CompletionService, make_handler
 from ixt_jax.evaluate.run_dir import load_run
 from ixt_jax.evaluate.run_eval import run_positive_critique
+from experiments import cli
 
 _RUN_DIR = flags.DEFINE_string("run_dir", None, "run directory written by experiments.launch", required=True)
 _PORT = flags.DEFINE_integer("port", 8000, "port to listen on (0: any free port, printed at start)")
@@ -55,4 +56,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -9,11 +9,12 @@ Mid-training reads the math and code records; SFT reads math problems as prompt/
 """
 import json
 
-from absl import app, flags
+from absl import flags
 from etils import epath
 
 from experiments.common import prepare_builtin_corpus, run_module
 from ixt_jax.data import subsets
+from experiments import cli
 
 flags.DEFINE_string("workdir", "runs/stages", "root of the chain's data and run directories")
 flags.DEFINE_string("annotated", "", "annotated shards to pre-train on ('' = build the built-in corpus)")
@@ -54,4 +55,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

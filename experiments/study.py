@@ -19,13 +19,13 @@ import sys
 
 from absl import app, flags
 from etils import epath
-from ml_collections import config_flags
 
 from experiments import study_tables
 from experiments.common import prepare_builtin_corpus, run_module
 from ixt_jax.data import shards
+from experiments import cli
 
-_CONFIG = config_flags.DEFINE_config_file("config", None, "study config (configs/sweeps/cpu_study.py)")
+_CONFIG = cli.define_config_file("config", None, "study config (configs/sweeps/cpu_study.py)")
 flags.DEFINE_string("workdir", "", "study directory")
 flags.DEFINE_string("results", "", "where the report goes ('' = DIR/results)")
 
@@ -76,4 +76,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -18,12 +18,12 @@ import shutil
 
 from absl import app, flags
 from etils import epath
-from ml_collections import config_flags
 
 from experiments import study_tables
 from ixt_jax.scaling import outputs, plots
+from experiments import cli
 
-_CONFIG = config_flags.DEFINE_config_file("config", None, "study config (configs/sweeps/cpu_study.py)")
+_CONFIG = cli.define_config_file("config", None, "study config (configs/sweeps/cpu_study.py)")
 flags.DEFINE_string("workdir", "", "the study directory experiments.study wrote")
 flags.DEFINE_string("out", "", "where the report goes")
 
@@ -68,4 +68,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

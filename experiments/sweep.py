@@ -29,10 +29,11 @@ from ixt_jax.data import vocab as vocab_lib
 from ixt_jax.models.sizes import param_counts, train_flops_per_token
 from ixt_jax.scaling import grid
 from ixt_jax.train import config as run_config
+from experiments import cli
 
 SUMMARY = "summary.json"
 
-_CONFIG = config_flags.DEFINE_config_file("config", None, "sweep config file (configs/sweeps/*.py)")
+_CONFIG = cli.define_config_file("config", None, "sweep config file (configs/sweeps/*.py)")
 flags.DEFINE_string("workdir", "", "sweep directory: data, runs table, run workdirs and fits")
 flags.DEFINE_string("data", "", "annotated shards every run trains on ('' = build the built-in corpus in DIR/data)")
 flags.DEFINE_enum("emit", None, ["shell", "slurm"], "write DIR/launch.sh or DIR/sweep.sbatch instead of training")
@@ -209,4 +210,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -13,7 +13,9 @@ os.environ.setdefault("EPATH_USE_TF", "false")
 
 import json  # pylint: disable=g-import-not-at-top
 
-from absl import app, flags
+from absl import flags
+
+from experiments import cli
 
 from ixt_jax.data import config as data_config
 from ixt_jax.data import pipeline, vocab as vocab_lib
@@ -50,4 +52,4 @@ def main(argv):
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -1,4 +1,5 @@
 """The annotation driver: one annotated record per input, resumable, shardable, failures retryable."""
+import codecs
 import json
 import os
 import signal
@@ -93,7 +94,7 @@ def test_failures_are_listed_with_reasons_and_retried_alone(tmp_path):
   raw_ids = _ids(tmp_path / "raw")
   failing = set(raw_ids[3:6]) | {raw_ids[-1]}
   summary = annotate_directory(tmp_path / "raw", tmp_path / "out", FakeCritic(fail=failing), show_progress=False)
-  assert summary["failures"] == {"count": 4, "by_reason": {"server said no": 4}, "files": "failures/*.jsonl"}
+  assert summary["failures"] == {"count": 4, "by_reason": {"server said no": 4}, "files": "failures/*.failures"}
   listed = [json.loads(b) for p in sorted((tmp_path / "out" / "failures").iterdir()) for b in shards.read_shard(p)]
   assert {f["id"] for f in listed} == failing and all(f["raw"] == "<html>" for f in listed)
   assert set(_ids(tmp_path / "out")) == set(raw_ids) - failing
@@ -121,6 +122,10 @@ def test_existing_feedback_is_kept_and_identical_texts_are_judged_once(tmp_path)
   rerun = FakeCritic()
   annotate_directory(tmp_path / "raw", tmp_path / "out", rerun, show_progress=False)
   assert rerun.seen == []
+  # a reader globbing the folder for records (as people do with a dataset folder) finds records only
+  globbed = [json.loads(line) for p in (tmp_path / "out").rglob("*.jsonl") for line in p.read_text().splitlines()]
+  assert sorted(r["id"] for r in globbed) == sorted(r["id"] for r in out)
+  assert list((tmp_path / "out" / "cache").glob("*.cache")) and list((tmp_path / "out" / "failures").iterdir())
 
 
 def test_killed_mid_run_and_rerun_gives_exactly_one_record_per_input(tmp_path):
@@ -146,3 +151,10 @@ def test_killed_mid_run_and_rerun_gives_exactly_one_record_per_input(tmp_path):
   assert manifest["records"] == 2700 and manifest["failures"] == 0 and manifest["annotation_flops"] == 0
   summary = json.loads((out / "summary.json").read_text())
   assert summary["records"] == 2700 and summary["critic"]["sandbox"]
+
+
+def test_a_byte_order_mark_opening_a_raw_file_does_not_lose_its_first_record(tmp_path):
+  lines = [shards.encode_record({"id": f"r{i}", "text": f"text {i}", "domain": "text"}) for i in range(3)]
+  shards.write_shard(tmp_path / "raw" / "bom-00000-of-00001.jsonl", [codecs.BOM_UTF8 + lines[0], *lines[1:]])
+  summary = annotate_directory(tmp_path / "raw", tmp_path / "out", FakeCritic(), show_progress=False)
+  assert summary["failures"]["count"] == 0 and [r["id"] for r in _records(tmp_path / "out")] == ["r0", "r1", "r2"]

@@ -305,9 +305,9 @@ def test_scan_is_independent_of_the_method(corpus_dir, vocab):
     np.testing.assert_array_equal(refs[0], other)
 
 
-def test_import_keeps_tensorflow_off_the_training_path():
-  code = ("import sys, ixt_jax, ixt_jax.data.pipeline, ixt_jax.data.vocab\n"
-          "heavy = ('tensorflow', 'seqio', 'tensorflow_text')\n"
+def test_import_keeps_tensorflow_and_torch_off_the_training_path():
+  code = ("import sys, ixt_jax, ixt_jax.data.pipeline, ixt_jax.data.vocab, ixt_jax.train.loop\n"
+          "heavy = ('tensorflow', 'seqio', 'tensorflow_text', 'torch', 'transformers', 'datasets')\n"
           "loaded = [m for m in sys.modules if m.split('.')[0] in heavy]\n"
           "assert not loaded, loaded\n")
   subprocess.run([sys.executable, "-c", code], check=True)

@@ -1,4 +1,5 @@
 """Bad input: every kind of broken record is skipped, counted by reason, quarantined; too many abort."""
+import codecs
 import json
 
 import pytest
@@ -85,3 +86,11 @@ def test_too_many_bad_records_abort_with_a_clear_message(tmp_path):
   assert "10 of 110 records" in str(error.value)
   quarantine_file = next((tmp_path / "quarantine").iterdir())
   assert sum(1 for _ in open(quarantine_file)) == len(BAD)  # written whole before the abort
+
+
+def test_a_byte_order_mark_opening_a_file_does_not_cost_its_first_record(tmp_path):
+  good = [shards.encode_record(r) for r in GOOD[:50]]
+  cfg = make_config(tmp_path, [codecs.BOM_UTF8 + good[0], *good[1:]], max_bad_fraction=0.0)
+  cfg.heldout.fraction = 0.0
+  corpus = corpus_lib.scan_corpus(cfg, vocab_lib.ByteVocabulary())
+  assert corpus.bad_counts == {} and len(corpus.train_refs) == 50

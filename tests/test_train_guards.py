@@ -1,4 +1,5 @@
 """Training part 2: gradient accumulation, NaN guard, SIGTERM, resuming on another device count."""
+import json
 import os
 import signal
 import subprocess
@@ -21,6 +22,7 @@ from ixt_jax.train.metrics import read_metrics
 from ixt_jax.train.optimizer import make_optimizer
 from ixt_jax.train.sharded_state import setup
 from ixt_jax.train.step import MODEL_INPUTS, make_train_step
+from ixt_jax.data.synthetic import synthetic_records, write_corpus
 from train_utils import make_corpus, positive_critique, tiny_config
 
 TINY_RUN = os.path.join(os.path.dirname(__file__), "tiny_run.py")
@@ -158,3 +160,21 @@ def test_conditioning_cooldown_drops_critiques_from_the_same_stream_position(cor
   first_half = logged[4]["doc_tokens"]
   second_half = logged[8]["doc_tokens"] - first_half
   assert second_half > first_half
+
+
+def test_a_critic_that_never_rates_a_document_flawless_gets_a_warning_and_null_not_nan(tmp_path, capsys):
+  records = synthetic_records(200, seed=0)
+  for record in records:  # a served critic's continuous scores may never reach the "flawless" bar of 1.0
+    record["feedback"]["score"] = min(record["feedback"]["score"], 0.9)
+  c = tiny_config(write_corpus(tmp_path / "corpus", records), steps=2)
+  c.optimizer.warmup_steps = 1
+  summary = train_and_evaluate(c, tmp_path / "run", positive_critique)
+  out = capsys.readouterr().out
+  assert "WARNING: the clean split is empty (the highest held-out score is 0.9)" in out
+  assert "data.heldout.clean_score" in out and "compiling the train step" in out
+  assert summary["eval"]["loss"] is None and summary["eval"]["loss_all"] > 0
+  reject = lambda constant: pytest.fail(f"{constant} written into JSON")
+  for name in ("summary.json", "metrics.jsonl"):
+    for line in [(tmp_path / "run" / name).read_text()] if name.endswith(".json") else (
+        tmp_path / "run" / name).read_text().splitlines():
+      json.loads(line, parse_constant=reject)

@@ -12,6 +12,9 @@ def get_config() -> ml_collections.ConfigDict:
   config.keep_existing_feedback = True  # records that already carry feedback (human) keep it
   config.giveaway = False  # the positive control: critiques of flawed records quote the flawed line
   config.cache = True  # judge identical texts once (cache/ in the output directory)
+  # Records of a domain with no verifier (web, say) go to this domain's critic; "fail": refuse such
+  # a corpus before any work, listing the known domains.
+  config.unknown_domain = "text"
   config.code = ml_collections.ConfigDict({
       "timeout_s": 2.0,  # per record, all its tests
       "memory_mb": 256,  # address space per process

@@ -1,6 +1,6 @@
 """Every knob of the data stage, with its default; the trainer embeds it as `config.data`.
 
-`validate_data_config` fails before any compute with a ValueError naming the field and its value.
+`validate_data_config` fails before any compute with a ConfigError (a ValueError) naming the field and its value.
 """
 from __future__ import annotations
 
@@ -9,6 +9,8 @@ import os
 from etils import epath
 import ml_collections
 from ml_collections import config_dict
+
+from ixt_jax.errors import ConfigError
 
 PLACEMENTS = ("prefix", "suffix", "none")
 # How often a long document's critique is shown: with its first chunk only, or with every chunk.
@@ -66,6 +68,10 @@ def get_data_config() -> ml_collections.ConfigDict:
   cfg.heldout.fraction = 0.01  # share of distinct documents held out (by content hash)
   cfg.heldout.count = 0  # > 0: instead hold out this many documents per domain
   cfg.heldout.clean_score = 1.0  # the clean split: held-out documents scored at least this
+  # Save the corpus scan (counts, split, references) once and read it at every later launch; it
+  # goes beside the shards (<first train dir>/.ixt_index) unless index_dir names another folder.
+  cfg.index = True
+  cfg.index_dir = ""
 
   cfg.pack_bins = 16  # rows packed together; fixed so the row stream ignores the batch size
   cfg.tokenize_group = 64  # records tokenized in one SentencePiece call
@@ -75,7 +81,7 @@ def get_data_config() -> ml_collections.ConfigDict:
 
 
 def _fail(field: str, value, expected: str):
-  raise ValueError(f"config.data.{field}={value!r}: expected {expected}")
+  raise ConfigError(f"config.data.{field}={value!r}: expected {expected}")
 
 
 def _check_number(cfg, field: str, low: float, high: float, *, integer: bool = False,
@@ -140,6 +146,8 @@ def validate_data_config(cfg: ml_collections.ConfigDict) -> None:
   _check_number(cfg, "heldout.count", 0, 1 << 40, integer=True)
   _check_number(cfg, "heldout.clean_score", 0.0, 1.0)
 
+  if not isinstance(cfg.index, bool):
+    _fail("index", cfg.index, "True or False")
   _check_number(cfg, "pack_bins", 1, 1 << 16, integer=True)
   _check_number(cfg, "tokenize_group", 1, 1 << 16, integer=True)
   _check_number(cfg, "worker_count", 0, 1024, integer=True)

@@ -16,13 +16,15 @@ from etils import epath
 import numpy as np
 
 from ixt_jax.data import config
+from ixt_jax.data import corpus_index
 from ixt_jax.data import heldout
 from ixt_jax.data import records
 from ixt_jax.data import shards
 from ixt_jax.data import source
+from ixt_jax.errors import DataError, DataNotFoundError
 
 
-class BadInputError(ValueError):
+class BadInputError(DataError):
   """More of the corpus is malformed than `max_bad_fraction` allows."""
 
 
@@ -77,18 +79,24 @@ def _shard_records(path: epath.Path) -> Iterator[tuple[int, np.ndarray, bytes]]:
 def sample_texts(train_dirs: Sequence[str], count: int) -> list[str]:
   """Documents, prompts and critiques of the first `count` valid records, one shard after another
   in turn (so every domain is represented)."""
-  streams = [_shard_records(p) for p in corpus_shards(train_dirs)]
+  paths = corpus_shards(train_dirs)
+  streams = [((str(path), *r) for r in _shard_records(path)) for path in paths]
   texts = []
   valid = 0
-  for _, _, raw in (r for group in itertools.zip_longest(*streams) for r in group if r is not None):
-    if valid >= count:
+  refused = records.Quarantine()
+  for path, index, _, raw in (r for group in itertools.zip_longest(*streams) for r in group if r is not None):
+    if valid >= count or (not valid and sum(refused.counts.values()) >= count):
       break
     try:
       record = records.parse_record(raw, require_feedback=False)
-    except records.BadRecord:
+    except records.BadRecord as e:
+      refused.add(path, index, e, raw)
       continue
     valid += 1
     texts += [t for t in (record.text, record.prompt, record.critique) if t]
+  if not valid and refused.counts:
+    raise DataError(f"config.data.train_dirs={list(train_dirs)!r}: no valid record to train the tokenizer "
+                    f"on; {sum(refused.counts.values())} refused: {refused.explain()}")
   return texts
 
 
@@ -132,11 +140,26 @@ def scan_corpus(data_cfg, vocab) -> Corpus:
 
   Refused records are counted by reason and written to a quarantine JSONL file (shard, record
   index, reason, detail, raw text). Raises BadInputError, after writing that file, when the refused
-  share exceeds `data_cfg.max_bad_fraction`.
+  share exceeds `data_cfg.max_bad_fraction`. With `data_cfg.index`, a scan of the same shards under
+  the same settings is read from its saved index instead (corpus_index.py), and a new one is saved.
   """
   paths = corpus_shards(data_cfg.train_dirs)
   if not paths:
-    raise FileNotFoundError(f"config.data.train_dirs={list(data_cfg.train_dirs)!r}: no shards found")
+    raise DataNotFoundError(f"config.data.train_dirs={list(data_cfg.train_dirs)!r}: no shards found")
+  if not data_cfg.index:
+    return _scan(data_cfg, vocab, paths)
+  index = corpus_index.CorpusIndex(data_cfg, vocab.sha256, paths)
+  corpus = index.load(Corpus, records.Record)
+  if corpus is None:
+    corpus = _scan(data_cfg, vocab, paths)
+    index.save(corpus)
+  elif corpus.quarantine_path:
+    corpus = dataclasses.replace(corpus, quarantine_path=index.restore_quarantine(_quarantine_file(data_cfg, paths)))
+  return corpus
+
+
+def _scan(data_cfg, vocab, paths: Sequence[epath.Path]) -> Corpus:
+  """scan_corpus without the index: one pass over every record."""
   require_feedback = data_cfg.feedback.placement != "none"
   quarantine = records.Quarantine()
   length_check = _CritiqueLengthCheck(data_cfg.feedback.template, data_cfg.seq_len, vocab, quarantine)
@@ -163,8 +186,8 @@ def scan_corpus(data_cfg, vocab) -> Corpus:
   if seen and len(quarantine) / seen > data_cfg.max_bad_fraction:
     raise BadInputError(
         f"{len(quarantine)} of {seen} records ({len(quarantine) / seen:.2%}) are malformed, more than "
-        f"config.data.max_bad_fraction={data_cfg.max_bad_fraction}; by reason: "
-        f"{dict(quarantine.counts)}; see {quarantine_path}")
+        f"config.data.max_bad_fraction={data_cfg.max_bad_fraction}; by reason: {quarantine.explain()}; "
+        f"see {quarantine_path}")
 
   refs_array = np.asarray(refs, np.int64).reshape(-1, source.REF_FIELDS)[valid]
   hash_array = np.asarray(hashes, np.uint64)[valid]

@@ -65,7 +65,7 @@ def _field(obj: dict, name: str, kind, where: str = ""):
 def parse_record(raw: bytes, *, require_feedback: bool) -> Record:
   """The record in `raw` (one UTF-8 JSON object), or BadRecord saying why not."""
   try:
-    obj = json.loads(raw.decode("utf-8"))
+    obj = json.loads(raw.decode("utf-8-sig"))  # -sig: a file written by Windows tools opens with a BOM
   except UnicodeDecodeError as e:
     raise BadRecord(INVALID_UTF8, str(e)) from None
   except ValueError as e:
@@ -91,15 +91,28 @@ def parse_record(raw: bytes, *, require_feedback: bool) -> Record:
   return Record(record_id, text, domain, critique, score, prompt)
 
 
+# Records from elsewhere (a Hugging Face JSONL of {"id", "text"}, say) lack the project's fields.
+IMPORT_HINT = ("records need string fields id, text and domain: convert a corpus from elsewhere with "
+               "python -m experiments.corpus --config=configs/data/hf.py --config.source.data_files=FILES "
+               "(--config.fields.text=COLUMN, --config.fields.domain=text or --config.fields.domain_field=COLUMN)")
+
+
 class Quarantine:
   """Collects refused records and writes them to one JSONL file at the end, atomically."""
 
   def __init__(self):
     self.counts: collections.Counter[str] = collections.Counter()
+    self.first_detail: dict[str, str] = {}  # reason -> the first refused record's detail
     self._entries: list[dict] = []
+
+  def explain(self) -> str:
+    """Counts by reason with the first detail of each; the import hint when fields are missing."""
+    text = "; ".join(f"{reason}: {n} (first: {self.first_detail[reason]})" for reason, n in self.counts.items())
+    return text + (f". {IMPORT_HINT}" if self.counts[MISSING_FIELD] else "")
 
   def add(self, shard: str, index: int, error: BadRecord, raw: bytes):
     self.counts[error.reason] += 1
+    self.first_detail.setdefault(error.reason, f"{shard} record {index}: {error.detail}")
     self._entries.append({"shard": shard, "index": index, "reason": error.reason,
                           "detail": error.detail,
                           "raw": raw[:_QUARANTINED_BYTES].decode("utf-8", errors="replace")})

@@ -7,6 +7,7 @@ the on-disk contract lives in one place. A shard holds one UTF-8 JSON object per
 from __future__ import annotations
 
 import json
+import math
 import os
 import uuid
 from collections.abc import Iterable, Iterator
@@ -18,6 +19,9 @@ os.environ.setdefault("EPATH_USE_TF", "false")  # keep TensorFlow off the traini
 
 MANIFEST = "manifest.json"
 FORMATS = {"jsonl": ".jsonl", "arrayrecord": ".arrayrecord"}
+# JSON-lines files that are not records (annotation failures, the feedback cache) end in these, so a
+# reader that globs a dataset folder for `**/*.jsonl` finds records only.
+SIDE_FILE_SUFFIXES = (".failures", ".cache")
 
 
 def shard_filename(prefix: str, index: int, count: int, fmt: str) -> str:
@@ -28,6 +32,8 @@ def shard_filename(prefix: str, index: int, count: int, fmt: str) -> str:
 def format_of(path: epath.PathLike) -> str:
   """The shard format named by a file's extension."""
   suffix = epath.Path(path).suffix
+  if suffix in SIDE_FILE_SUFFIXES:
+    return "jsonl"
   for fmt, ext in FORMATS.items():
     if suffix == ext:
       return fmt
@@ -95,12 +101,26 @@ def read_shard(path: epath.PathLike) -> Iterator[bytes]:
       reader.close()
 
 
+def json_safe(value: Any) -> Any:
+  """`value` with every NaN or infinite float replaced by None: JSON has no NaN, and readers choke on it."""
+  if isinstance(value, float):
+    return value if math.isfinite(value) else None
+  if isinstance(value, dict):
+    return {k: json_safe(v) for k, v in value.items()}
+  if isinstance(value, (list, tuple)):
+    return [json_safe(v) for v in value]
+  return value
+
+
 def write_json(path: epath.PathLike, value: Any, **dumps_kwargs) -> None:
-  """Writes `value` as JSON atomically (temp file, then replace): a reader never sees half a file."""
+  """Writes `value` as JSON atomically (temp file, then replace): a reader never sees half a file.
+
+  Non-finite floats are written as null (`json_safe`).
+  """
   path = epath.Path(path)
   path.parent.mkdir(parents=True, exist_ok=True)
   tmp = _temporary_sibling(path)
-  tmp.write_text(json.dumps(value, indent=2, sort_keys=True, **dumps_kwargs))
+  tmp.write_text(json.dumps(json_safe(value), indent=2, sort_keys=True, allow_nan=False, **dumps_kwargs))
   tmp.replace(path)
 
 

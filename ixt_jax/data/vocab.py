@@ -22,6 +22,7 @@ import sentencepiece as spm
 
 from ixt_jax.data import config
 from ixt_jax.data import corpus
+from ixt_jax.errors import DataError
 
 PAD_ID, EOS_ID, UNK_ID = 0, 1, 2
 CRITIQUE_OPEN, CRITIQUE_CLOSE = "<critique>", "</critique>"
@@ -168,7 +169,8 @@ def train_sentencepiece(texts: Iterable[str], size: int, cache_dir: epath.PathLi
   """
   sentences = _training_sentences(texts)
   if not sentences:
-    raise ValueError("cannot train a SentencePiece model on an empty sample")
+    raise DataError("cannot train a SentencePiece model on an empty sample: no valid record was found in "
+                    "the first records of the corpus (check their fields: id, text, domain)")
   options = dict(_TRAINER_OPTIONS, vocab_size=int(size))
   digest = hashlib.sha256(json.dumps(options, sort_keys=True).encode())
   for s in sentences:

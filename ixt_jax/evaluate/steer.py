@@ -22,6 +22,7 @@ from ixt_jax.data import conditions, formatting, records, shards
 from ixt_jax.data import corpus as corpus_lib
 from ixt_jax.evaluate import code_task, flawed_loss, math_task
 from ixt_jax.evaluate.tasks import heldout_records
+from ixt_jax.errors import DataError
 from ixt_jax.evaluate.prompts import condition_prompt_ids
 from ixt_jax.evaluate.run_dir import LoadedRun
 from ixt_jax.evaluate.run_eval import run_positive_critique
@@ -54,7 +55,7 @@ def corpus_config(c) -> dict[str, Any]:
   """The built-in corpus config the run's first data directory was generated from."""
   manifest = shards.read_manifest(c.data.train_dirs[0])
   if "config" not in manifest or "seed" not in manifest["config"]:
-    raise ValueError(f"{c.data.train_dirs[0]}: its manifest names no built-in corpus config; steering "
+    raise DataError(f"{c.data.train_dirs[0]}: its manifest names no built-in corpus config; steering "
                      "needs a corpus written by experiments.corpus")
   return manifest["config"]
 

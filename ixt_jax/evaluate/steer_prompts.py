@@ -20,6 +20,7 @@ from typing import Any
 from ixt_jax.data.corpora import math_problems, python_functions, stdlib_text
 from ixt_jax.evaluate.code_task import SIGNATURE_AND_DOCSTRING
 from ixt_jax.evaluate.math_task import SOLUTION_LINE
+from ixt_jax.errors import ConfigError, DataError
 
 DOMAINS = ("math", "code", "text")
 OPENING_CHARS = 160
@@ -88,8 +89,8 @@ def make_prompts(corpus_config: Mapping[str, Any], domains: Sequence[str], n: in
   prompts = []
   for domain in domains:
     if domain not in _MAKERS:
-      raise ValueError(f"steer domain {domain!r}: expected some of {DOMAINS}")
+      raise ConfigError(f"steer domain {domain!r}: expected some of {DOMAINS}")
     if not corpus_config.get(domain, {}).get("count"):
-      raise ValueError(f"the run's corpus has no {domain} records, so no fresh {domain} prompts")
+      raise DataError(f"the run's corpus has no {domain} records, so no fresh {domain} prompts")
     prompts += _MAKERS[domain](corpus_config[domain], corpus_config["seed"], n)
   return prompts

@@ -13,6 +13,7 @@ from typing import Any
 from etils import epath
 
 from ixt_jax.data import formatting, shards
+from ixt_jax.errors import ConfigError, DataNotFoundError
 from ixt_jax.evaluate import endpoints
 from ixt_jax.evaluate.run_dir import CONFIG_FILE, load_run
 from ixt_jax.evaluate.run_eval import run_positive_critique
@@ -52,12 +53,12 @@ def measure(run_dirs: Sequence[str], settings: SteerSettings, bootstrap: int = 1
             out: str | None = None) -> dict[str, Any]:
   """Steers every run, then {"endpoints", "rates", "well_formed", "runs", "samples_per_s"}."""
   if not run_dirs:
-    raise ValueError("--runs matched no run directory")
+    raise ConfigError("--runs matched no run directory")
   runs = []
   for run_dir in run_dirs:
     path = epath.Path(run_dir)
     if not (path / CONFIG_FILE).exists():
-      raise FileNotFoundError(f"{path}: no {CONFIG_FILE}; is this a run directory written by experiments.launch?")
+      raise DataNotFoundError(f"{path}: no {CONFIG_FILE}; is this a run directory written by experiments.launch?")
     c = _run_config(path)
     runs.append({"method": c["method"], "seed": c["seed"], "dir": str(path), "steer": steered(path, settings)})
   table = endpoints.Runs(runs)

@@ -4,8 +4,8 @@ For each input shard this worker owns (shard i goes to worker i % num_workers) w
 not exist yet, every record gets `feedback` = {critique, score, critic} from the critic, in
 batches; the output shard is written atomically, after its `stats/` and `failures/` files. So a
 kill at any moment loses at most the shard in progress, and a re-run redoes exactly that: every
-input record ends up once in the output, or (if the critic failed on it) in `failures/<shard>.jsonl`
-with the reason and raw reply. `retry_failed` re-judges only those. Records that already carry
+input record ends up once in the output, or (if the critic failed on it) in `failures/<shard>.failures`
+with the reason and raw reply (JSON lines, named so that a `**/*.jsonl` glob finds records only). `retry_failed` re-judges only those. Records that already carry
 feedback (e.g. human annotations) are kept as they are, unless told otherwise.
 
 Whichever worker finds every output shard present writes the merged `summary.json` and the
@@ -23,6 +23,7 @@ from etils import epath
 
 from ixt_jax.data import shards
 from ixt_jax.data.corpora.writer import replace_manifest, replace_shard
+from ixt_jax.errors import ConfigError, DataNotFoundError
 from ixt_jax.feedback import annotate_stats
 from ixt_jax.feedback.cache import FeedbackCache
 from ixt_jax.feedback.critic import Critic, Failure, Feedback
@@ -34,7 +35,7 @@ def _stem(name: str) -> str:
 
 def _decode(raw: bytes) -> dict[str, Any] | Failure:
   try:
-    record = json.loads(raw)
+    record = json.loads(raw.decode("utf-8-sig"))  # -sig: a file written by Windows tools opens with a BOM
     if not isinstance(record, dict) or not isinstance(record.get("id"), str) or not isinstance(record.get("text"), str):
       raise ValueError("not an object with string id and text")
     return record
@@ -110,7 +111,7 @@ def _annotate_shard(in_path: epath.Path, out_path: epath.Path, work: epath.Path,
   """Writes out_path (and its stats and failures); with retry, re-judges only what it lacks."""
   records = [_decode(raw) for raw in shards.read_shard(in_path)]
   stats_path = work / "stats" / f"{out_path.name}.json"
-  failures_path = work / "failures" / f"{_stem(out_path.name)}.jsonl"
+  failures_path = work / "failures" / f"{_stem(out_path.name)}.failures"
   done: dict[int, dict[str, Any]] = {}
   previous = {"seconds": 0.0, "tokens": 0, "tokens_unknown": 0, "kept": 0, "cached": 0}
   if retry:  # keep what is there; outputs are the inputs' order minus the failures
@@ -165,6 +166,32 @@ def _finish(input_dir: epath.Path, output_dir: epath.Path, names: list[str], fmt
   return summary
 
 
+def input_domains(input_dir: epath.PathLike) -> set[str]:
+  """The domains of a raw corpus: from its manifest where that counts them, else from every record."""
+  input_dir = epath.Path(input_dir)
+  if (input_dir / shards.MANIFEST).exists():
+    counted = shards.read_manifest(input_dir).get("domains")
+    if isinstance(counted, dict):
+      return set(counted)
+  found = set()
+  for path in shards.list_shards(input_dir):
+    for raw in shards.read_shard(path):
+      record = _decode(raw)
+      if isinstance(record, dict):
+        found.add(record.get("domain"))
+  return found
+
+
+def refuse_unknown_domains(input_dir: epath.PathLike, critic: Critic) -> None:
+  """For a critic told to fail on domains it has no verifier for: fail now, before any work, naming them."""
+  if getattr(critic, "unknown_domain", None) != "fail":
+    return
+  unknown = sorted(map(str, input_domains(input_dir) - set(critic.known_domains)))
+  if unknown:
+    raise ConfigError(f"{input_dir}: no built-in critic for domain(s) {unknown}; the known domains are "
+                      f"{critic.known_domains} (or set --config.unknown_domain=text to judge them as text)")
+
+
 def annotate_directory(input_dir: epath.PathLike, output_dir: epath.PathLike, critic: Critic, *,
                        fmt: str | None = None, worker_index: int = 0, num_workers: int = 1,
                        retry_failed: bool = False, batch_size: int = 256, keep_existing_feedback: bool = True,
@@ -179,7 +206,7 @@ def annotate_directory(input_dir: epath.PathLike, output_dir: epath.PathLike, cr
   input_dir, output_dir = epath.Path(input_dir), epath.Path(output_dir)
   inputs = shards.list_shards(input_dir)
   if not inputs:
-    raise FileNotFoundError(f"{input_dir}: no record shards")
+    raise DataNotFoundError(f"{input_dir}: no record shards")
   fmt = fmt or shards.format_of(inputs[0])
   names = [_stem(p.name) + shards.FORMATS[fmt] for p in inputs]
   counts = {s["path"]: s["records"] for s in shards.read_manifest(input_dir)["shards"]} if (
@@ -187,7 +214,7 @@ def annotate_directory(input_dir: epath.PathLike, output_dir: epath.PathLike, cr
   mine = []
   for index, (path, name) in enumerate(zip(inputs, names)):
     out = output_dir / name
-    failed = (output_dir / "failures" / f"{_stem(name)}.jsonl").exists()
+    failed = (output_dir / "failures" / f"{_stem(name)}.failures").exists()
     if index % num_workers == worker_index and (not out.exists() or retry_failed and failed):
       mine.append((path, out, out.exists()))
   worker = f"worker-{worker_index:05d}-of-{num_workers:05d}"

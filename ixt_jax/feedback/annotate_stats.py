@@ -69,7 +69,7 @@ def merge(stats: Iterable[dict[str, Any]], critic: dict[str, Any]) -> dict[str, 
       "critic": critic,
       "records": total["records"], "annotated": total["annotated"], "kept_existing_feedback": total["kept"],
       "cache_hits": total["cached"], "judged": total["judged"],
-      "failures": {"count": total["failed"], "by_reason": dict(reasons), "files": "failures/*.jsonl"},
+      "failures": {"count": total["failed"], "by_reason": dict(reasons), "files": "failures/*.failures"},
       "seconds": total["seconds"],
       "records_per_s": total["judged"] / total["seconds"] if total["seconds"] else None,
       "domains": {domain: {
@@ -86,6 +86,10 @@ def merge(stats: Iterable[dict[str, Any]], critic: dict[str, Any]) -> dict[str, 
   }
 
 
+def _number(value: float | None, spec: str) -> str:
+  return "n/a" if value is None else format(value, spec)  # None: nothing of that kind was annotated
+
+
 def describe(summary: dict[str, Any]) -> str:
   """A few lines for the console."""
   rate = summary["records_per_s"]
@@ -94,11 +98,11 @@ def describe(summary: dict[str, Any]) -> str:
            f"{summary['kept_existing_feedback']} kept); " + (f"{rate:.0f} records/s" if rate else "nothing judged")]
   for domain, d in summary["domains"].items():
     r = d["records_per_s"]
-    lines.append(f"  {domain}: {d['records']} records, {d['flawless']} flawless, mean score {d['mean_score']:.3f}"
-                 + (f", {r:.0f} records/s" if r else ""))
+    lines.append(f"  {domain}: {d['records']} records, {d['flawless']} flawless, mean score "
+                 f"{_number(d['mean_score'], '.3f')}" + (f", {r:.0f} records/s" if r else ""))
+  chars = summary["critique_chars"]
   lines.append(f"  score histogram {summary['score_histogram']['counts']}; critique chars "
-               f"{summary['critique_chars']['min']}..{summary['critique_chars']['max']} "
-               f"(mean {summary['critique_chars']['mean']:.0f})")
+               f"{chars['min']}..{chars['max']} (mean {_number(chars['mean'], '.0f')})")
   if summary["failures"]["count"]:
     lines.append(f"  failures: {summary['failures']['by_reason']}")
   lines.append(f"  annotation compute: {summary['annotation_flops']:.3g} FLOPs "

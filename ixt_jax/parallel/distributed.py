@@ -9,6 +9,8 @@ import os
 
 import jax
 
+from ixt_jax.errors import ConfigError
+
 # Environment variables that mean "this process is one of several" for JAX's cluster detection.
 CLUSTER_ENV = ("JAX_COORDINATOR_ADDRESS", "TPU_WORKER_HOSTNAMES", "MEGASCALE_COORDINATOR_ADDRESS",
                "SLURM_NTASKS", "OMPI_COMM_WORLD_SIZE")
@@ -28,7 +30,7 @@ def initialize(mode: str = "auto", coordinator_address: str = "", num_processes:
   loopback); otherwise JAX detects the cluster itself.
   """
   if mode not in ("auto", "on", "off"):
-    raise ValueError(f"distributed.mode={mode!r}; expected auto, on or off")
+    raise ConfigError(f"distributed.mode={mode!r}; expected auto, on or off")
   if mode == "off" or (mode == "auto" and not coordinator_address and not _in_cluster()):
     return False
   # CPU processes need a collectives backend of their own to talk (tests, CPU clusters).

@@ -7,6 +7,7 @@ from collections.abc import Mapping, Sequence
 import jax
 from jax.sharding import AxisType, Mesh
 
+from ixt_jax.errors import ConfigError
 from ixt_jax.parallel.rules import MESH_AXES
 
 
@@ -14,22 +15,22 @@ def resolve_mesh_shape(requested: Mapping[str, int], n_devices: int) -> tuple[in
   """Mesh axis sizes with one `-1` meaning "the rest of the devices"."""
   unknown = sorted(set(requested) - set(MESH_AXES))
   if unknown:
-    raise ValueError(f"mesh: unknown axis {unknown}; the axes are {MESH_AXES}")
+    raise ConfigError(f"mesh: unknown axis {unknown}; the axes are {MESH_AXES}")
   sizes = [int(requested.get(axis, 1)) for axis in MESH_AXES]
   free = [axis for axis, size in zip(MESH_AXES, sizes) if size == -1]
   if len(free) > 1:
-    raise ValueError(f"mesh: only one axis may be -1, got {free}")
+    raise ConfigError(f"mesh: only one axis may be -1, got {free}")
   if any(size == 0 or size < -1 for size in sizes):
-    raise ValueError(f"mesh: axis sizes must be positive or -1, got {dict(zip(MESH_AXES, sizes))}")
+    raise ConfigError(f"mesh: axis sizes must be positive or -1, got {dict(zip(MESH_AXES, sizes))}")
   fixed = math.prod(size for size in sizes if size != -1)
   if n_devices % fixed:
-    raise ValueError(f"mesh: fixed axes {dict(zip(MESH_AXES, sizes))} multiply to {fixed}, "
-                     f"which does not divide the {n_devices} devices")
+    raise ConfigError(f"mesh: fixed axes {dict(zip(MESH_AXES, sizes))} multiply to {fixed}, "
+                      f"which does not divide the {n_devices} devices")
   if free:
     sizes[MESH_AXES.index(free[0])] = n_devices // fixed
   elif fixed != n_devices:
-    raise ValueError(f"mesh: axes {dict(zip(MESH_AXES, sizes))} use {fixed} devices, but {n_devices} "
-                     f"are present (use -1 on one axis for the rest)")
+    raise ConfigError(f"mesh: axes {dict(zip(MESH_AXES, sizes))} use {fixed} devices, but {n_devices} "
+                      f"are present (use -1 on one axis for the rest)")
   return tuple(sizes)
 
 

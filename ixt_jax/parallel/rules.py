@@ -11,6 +11,8 @@ import jax
 from flax.core import spmd
 from jax.sharding import PartitionSpec
 
+from ixt_jax.errors import ConfigError
+
 MESH_AXES = ("data", "fsdp", "tensor")
 
 RULES: tuple[tuple[str, str | tuple[str, ...] | None], ...] = (
@@ -76,5 +78,5 @@ def check_divisible(specs, shapes, mesh: jax.sharding.Mesh) -> None:
         errors.append(f"{jax.tree_util.keystr(path)} dim {dim} has size {size}, not divisible by "
                       f"mesh axis {entry!r} of size {parts}")
   if errors:
-    raise ValueError("parameters do not split evenly over the mesh " + dict(mesh.shape).__repr__()
+    raise ConfigError("parameters do not split evenly over the mesh " + dict(mesh.shape).__repr__()
                      + ":\n  " + "\n  ".join(errors))

@@ -11,6 +11,7 @@ from etils import epath
 from ml_collections import config_dict
 
 from ixt_jax.data.config import get_data_config, validate_data_config
+from ixt_jax.errors import ConfigError
 from ixt_jax.models.config import ModelConfig
 from ixt_jax.models.sizes import LADDER
 
@@ -81,7 +82,7 @@ def get_run_config() -> ml_collections.ConfigDict:
 
 
 def _fail(field: str, message: str):
-  raise ValueError(f"config.{field}: {message}")
+  raise ConfigError(f"config.{field}: {message}")
 
 
 def model_config(c: ml_collections.ConfigDict, vocab_size: int) -> ModelConfig:

@@ -79,10 +79,29 @@ def _sums(eval_step, params, batches: list[dict], to_device) -> np.ndarray:
   return np.array([sum(float(s) for s, _ in on_device), sum(float(w) for _, w in on_device), n_bytes])
 
 
-def _figures(sums: np.ndarray) -> dict[str, float]:
+def describe_corpus(c: ml_collections.ConfigDict, corpus: corpus_lib.Corpus) -> str:
+  """The launch line on the corpus; it warns when the clean split (the headline loss's) is empty."""
+  bar = c.data.heldout.clean_score
+  scores = [r.score for r in corpus.heldout if r.score is not None]
+  clean = sum(score >= bar for score in scores)
+  line = (f"corpus: {len(corpus.train_refs):,} training records, {len(corpus.heldout):,} held out "
+          f"({clean:,} clean: critic score >= data.heldout.clean_score={bar:g}), "
+          f"{sum(corpus.bad_counts.values()):,} refused")
+  if corpus.heldout and not clean:
+    highest = f"the highest held-out score is {max(scores):g}" if scores else "no held-out record has a score"
+    line += (f"\nWARNING: the clean split is empty ({highest}), so eval.loss will be null; a critic whose "
+             f"scores never reach the bar needs a lower --config.data.heldout.clean_score")
+  return line
+
+
+def format_loss(loss: float | None) -> str:
+  return "n/a (empty)" if loss is None else f"{loss:.4f}"
+
+
+def _figures(sums: np.ndarray) -> dict[str, float | None]:
   nats, tokens, n_bytes = (float(x) for x in sums)
-  if not tokens:  # an empty held-out set (e.g. no document the critic rates flawless) has no loss
-    return {"loss": math.nan, "bits_per_byte": math.nan, "tokens": 0.0, "bytes": 0.0}
+  if not tokens:  # an empty held-out set (e.g. no document the critic rates flawless) has no loss: null in JSON
+    return {"loss": None, "bits_per_byte": None, "tokens": 0.0, "bytes": 0.0}
   return {"loss": nats / tokens, "bits_per_byte": nats / math.log(2) / n_bytes, "tokens": tokens,
           "bytes": n_bytes}
 

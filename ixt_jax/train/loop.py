@@ -14,6 +14,7 @@ from jax.sharding import NamedSharding, PartitionSpec
 
 from ixt_jax.data import corpus as corpus_lib
 from ixt_jax.data import pipeline, shards, vocab as vocab_lib
+from ixt_jax.errors import ConfigError
 from ixt_jax.models import param_counts, train_flops_per_token
 from ixt_jax.parallel import distributed
 from ixt_jax.parallel.mesh import data_parallel_size, make_mesh
@@ -52,7 +53,7 @@ class _Runner:
     try:
       self.mesh = make_mesh(dict(c.mesh))
     except ValueError as e:
-      raise ValueError(f"config.{e}") from None
+      raise ConfigError(f"config.{e}") from None
     config_lib.validate_run_config(c, jax.device_count(), data_parallel_size(self.mesh))
     self.is_main = jax.process_index() == 0
     self.workdir.mkdir(parents=True, exist_ok=True)
@@ -64,15 +65,27 @@ class _Runner:
     return {k: jax.make_array_from_process_local_data(
         self.counter_sharding if k in COUNTERS else self.batch_sharding, batch[k]) for k in MODEL_INPUTS + COUNTERS}
 
+  def say(self, message: str) -> None:
+    """A progress line on the main process: what the run is doing while nothing else prints."""
+    if self.is_main:
+      print(message, flush=True)
+
   def run(self) -> dict:
     c = self.c
     start_time = time.time()
+    self.say(f"{self.workdir}: loading the tokenizer ({c.data.vocab.kind}) ...")
     vocab = vocab_lib.load_vocabulary(c.data)
+    self.say(f"tokenizer: {vocab.size} pieces; scanning the corpus {list(c.data.train_dirs)} ...")
     corpus = corpus_lib.scan_corpus(c.data, vocab)
+    self.say(heldout.describe_corpus(c, corpus))
     model_cfg = config_lib.model_config(c, vocab.size)
     seq_len, batch_size, total_steps = c.data.seq_len, c.train.batch_size, c.train.steps
     counts = param_counts(model_cfg)
     flops_per_token = train_flops_per_token(model_cfg, seq_len)
+    self.say(f"model {c.model.size}: {counts['total']:,} parameters ({counts['non_embedding']:,} non-embedding); "
+             f"mesh {dict(self.mesh.shape)} on {jax.device_count()} {jax.devices()[0].platform} devices; "
+             f"{total_steps:,} steps x {batch_size} x {seq_len} = {total_steps * batch_size * seq_len:,} tokens, "
+             f"{total_steps * batch_size * seq_len * flops_per_token:.3g} training FLOPs")
     if self.is_main:
       resolved = {"config": c.to_dict(), "model": model_cfg.__dict__, "n_params": counts,
                   "flops_per_token": flops_per_token, "tokenizer": vocab.sha256, "vocab_path": vocab.path,
@@ -190,6 +203,7 @@ class _Runner:
     serialize = distributed.overlapping_collectives_unsafe()
     pending = None
     preempted = False
+    self.say(f"compiling the train step (step {start_step + 1} includes it) ...")
     with use_mesh(self.mesh):
       for step in range(start_step + 1, total_steps + 1):
         if step == cooldown_from:  # same position in the record stream, critiques dropped from here
@@ -221,7 +235,7 @@ class _Runner:
           writer.write(step, {"heldout": results})
           if self.is_main:
             print(f"step {step:>6}/{total_steps} | held-out loss " + " | ".join(
-                f"{name} {r['all_domains']['loss']:.4f}" for name, r in results.items()), flush=True)
+                f"{name} {heldout.format_loss(r['all_domains']['loss'])}" for name, r in results.items()), flush=True)
           clock.update(time=time.time(), step=step)
         if task_eval is not None and not preempted and (
             step == total_steps or (c.eval.every and step % c.eval.every == 0)):

@@ -6,6 +6,8 @@ from typing import Any
 
 from etils import epath
 
+from ixt_jax.data import shards
+
 METRICS_FILE = "metrics.jsonl"
 
 
@@ -30,7 +32,7 @@ class MetricsWriter:
     if not self._enabled:
       return
     with self._path.open("a") as f:
-      f.write(json.dumps({"step": step, **metrics}, sort_keys=True) + "\n")
+      f.write(json.dumps(shards.json_safe({"step": step, **metrics}), sort_keys=True, allow_nan=False) + "\n")
     for name, value in _flatten(metrics):
       if isinstance(value, (int, float)) and not isinstance(value, bool):
         self._tensorboard.add_scalar(name, value, step)

@@ -26,6 +26,7 @@ from typing import Any
 
 from ixt_jax.data.corpora import math_templates
 from ixt_jax.data.corpora.seeding import record_rng
+from ixt_jax.errors import ConfigError
 
 FLAWS = ("wrong_step", "wrong_answer", "skipped_step")
 _DELTAS = (-10, -3, -2, -1, 1, 2, 3, 10)
@@ -83,7 +84,7 @@ def parse_flaws(flaws: str, known: tuple[str, ...]) -> tuple[str, ...]:
   kinds = tuple(k for k in flaws.split(",") if k) or known
   unknown = sorted(set(kinds) - set(known))
   if unknown:
-    raise ValueError(f"flaws={flaws!r}: unknown kind(s) {unknown}; expected some of {known}")
+    raise ConfigError(f"flaws={flaws!r}: unknown kind(s) {unknown}; expected some of {known}")
   return kinds
 
 

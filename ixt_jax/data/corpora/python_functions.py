@@ -20,6 +20,7 @@ from typing import Any
 
 from ixt_jax.data.corpora import function_templates
 from ixt_jax.data.corpora.seeding import record_rng
+from ixt_jax.errors import ConfigError
 
 _SLOT = re.compile(r"\{\{(.*?)\|(.*?)\|(\w+)\}\}")
 _DRAWS = 20  # redraws of names, constants and inputs until a planted bug shows in the tests
@@ -68,7 +69,7 @@ def template_names(exclude: str = "", only: str = "") -> list[str]:
   names = [n for n in (only or exclude).split(",") if n]
   unknown = sorted(set(names) - set(function_templates.TEMPLATES))
   if unknown:
-    raise ValueError(f"unknown code template(s) {unknown}; expected some of {sorted(function_templates.TEMPLATES)}")
+    raise ConfigError(f"unknown code template(s) {unknown}; expected some of {sorted(function_templates.TEMPLATES)}")
   if only:
     return sorted(names)
   return sorted(set(function_templates.TEMPLATES) - set(names))
@@ -119,6 +120,6 @@ def generate(n: int, seed: int, flaw_fraction: float = 0.3, bug: str = "random",
              start: int = 0) -> list[dict[str, Any]]:
   """Records start..start+n-1 (`start` > 0: functions a corpus of `start` records never saw)."""
   if bug not in BUGS:
-    raise ValueError(f"bug={bug!r}: expected one of {BUGS}")
+    raise ConfigError(f"bug={bug!r}: expected one of {BUGS}")
   names = None if not exclude_templates else template_names(exclude=exclude_templates)
   return [make_record(seed, i, flaw_fraction, bug, names) for i in range(start, start + n)]

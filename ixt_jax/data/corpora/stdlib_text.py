@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ixt_jax.data.corpora.seeding import record_rng
+from ixt_jax.errors import ConfigError
 
 FLAWS = ("noise", "repetition", "syntax_error")
 _TEST_DIRS = {"test", "tests", "idle_test"}  # the stdlib's own test suites: many, and repetitive
@@ -173,7 +174,7 @@ def generate(n: int, seed: int, flaw_fraction: float = 0.2, max_chars: int = 200
   """Records start..start+n-1 (`start` > 0: documents a corpus of `start` records never saw)."""
   kinds = tuple(k for k in flaws.split(",") if k) or FLAWS
   if set(kinds) - set(FLAWS):
-    raise ValueError(f"flaws={flaws!r}: unknown kind(s) {sorted(set(kinds) - set(FLAWS))}; expected some of {FLAWS}")
+    raise ConfigError(f"flaws={flaws!r}: unknown kind(s) {sorted(set(kinds) - set(FLAWS))}; expected some of {FLAWS}")
   files = list(_stdlib_files(include_tests))
   random.Random(f"text-files:{seed}").shuffle(files)
   records = []

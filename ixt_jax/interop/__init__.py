@@ -1,0 +1,1 @@
+"""Interoperability with the field's tools (Hugging Face `transformers`); numpy and JSON only here."""
