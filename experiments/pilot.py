@@ -90,6 +90,7 @@ def measure(dirs: dict[str, epath.Path], settings: SteerSettings, c, domains) ->
                                     for k, by_d in r["steer"]["rates"].items()} for r in runs},
       "endpoints": endpoints.endpoints(table, domains, c.bootstrap) if domains else {},
       "endpoints_per_domain": per_domain,
+      "flawed_line_loss": endpoints.flawed_line_endpoints(runs, c.bootstrap),
       "domains_used": list(domains),
       "train_seconds": {r["method"]: r["train_seconds"] for r in runs},
       "samples_per_s": {r["method"]: r["steer"]["samples_per_s"] for r in runs},
@@ -132,7 +133,9 @@ def main(argv):
   pilot = {"config": c.to_dict(), "budgets": tried, "chosen": next((t["steps"] for t in tried if t["passed"]), None)}
   shards.write_json(results / "pilot.json", pilot)
   pilot_report.write_figures(pilot, results)
-  print(pilot_report.summary_text(pilot), flush=True)
+  summary = pilot_report.summary_text(pilot)
+  (results / "summary.txt").write_text(summary + "\n")
+  print(summary, flush=True)
 
 
 if __name__ == "__main__":

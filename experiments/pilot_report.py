@@ -55,17 +55,45 @@ def write_figures(pilot: dict, out: epath.PathLike) -> None:
   plt.close(fig)
 
 
+def _endpoint_lines(values_by_arm: dict, indent: str = "  ") -> list[str]:
+  lines = []
+  for arm, values in values_by_arm.items():
+    for name, v in values.items():
+      if v["value"] is not None:
+        ratio = v["value"] / v["se"] if v["se"] else float("inf")
+        lines.append(f"{indent}{arm:<28} {name:<20} {v['value']:+.3f} [{v['lo']:+.3f}, {v['hi']:+.3f}] "
+                     f"SE {v['se']:.3f} ({ratio:+.1f} SE)")
+  return lines
+
+
 def summary_text(pilot: dict) -> str:
+  """Every budget tried: criteria, flaw and well-formed rates, endpoints, flawed-line loss, rates."""
   lines = []
   for t in pilot["budgets"]:
-    lines.append(f"{t['steps']} steps: domains used {t['domains_used']}, give-away Delta/SE "
-                 f"{t['giveaway_delta_over_se']}, passed {t['passed']}")
     r = t["result"]
-    lines.append(f"  train seconds {r['train_seconds']}; samples/s {r['samples_per_s']}")
-    for arm, values in r["endpoints"].items():
-      for name, v in values.items():
-        if v["value"] is None:
-          continue
-        lines.append(f"  {arm:<28} {name:<20} {v['value']:+.3f} [{v['lo']:+.3f}, {v['hi']:+.3f}] SE {v['se']:.3f}")
-  lines.append(f"chosen budget: {pilot['chosen']}")
+    lines.append(f"== {t['steps']} steps: domains with the baseline's flaw rate in "
+                 f"{pilot['config']['baseline_flaw']}: {t['domains_used']}; give-away Delta/SE over them "
+                 f"{t['giveaway_delta_over_se']}; passed {t['passed']}")
+    lines.append("flaw rate among well-formed samples (well-formed rate) by arm, condition, domain:")
+    for arm, by_condition in r["rates"].items():
+      for condition, by_domain in by_condition.items():
+        cells = [f"{d} {'n/a' if v is None else f'{v:.3f}'} ({r['well_formed'][arm][condition][d]:.2f})"
+                 for d, v in by_domain.items()]
+        lines.append(f"  {arm:<28} {condition:<9} " + "  ".join(cells))
+    lines.append(f"endpoints over the domains used {r['domains_used']}:")
+    lines += _endpoint_lines(r["endpoints"])
+    for domain, values in r["endpoints_per_domain"].items():
+      lines.append(f"endpoints, {domain} alone:")
+      lines += _endpoint_lines(values)
+    if r.get("flawed_line_loss"):
+      lines.append("flawed-line loss (nats/token of the planted flaw's line; twin - arm > 0: the critique is read):")
+      for arm, v in r["flawed_line_loss"].items():
+        twin = v.get("twin_minus_arm")
+        versus = f"; twin - arm {twin['value']:+.3f} [{twin['lo']:+.3f}, {twin['hi']:+.3f}]" if twin else ""
+        lines.append(f"  {arm:<28} under {v['condition']:<5} {v['loss']:.3f} ({v['records']} records){versus}")
+    lines.append("rates the study is sized from (this machine, shared):")
+    for arm, seconds in r["train_seconds"].items():
+      lines.append(f"  {arm:<28} train {seconds:7.0f} s ({1 / seconds:.2e} runs/s); sampling "
+                   f"{r['samples_per_s'][arm]:.1f} samples/s")
+  lines.append(f"chosen budget: {pilot['chosen']} steps")
   return "\n".join(lines)
