@@ -14,6 +14,7 @@ from etils import epath
 
 from experiments.common import prepare_builtin_corpus, run_module
 from ixt_jax.data import subsets
+from ixt_jax.train.heldout import format_loss
 from experiments import cli
 
 flags.DEFINE_string("workdir", "runs/stages", "root of the chain's data and run directories")
@@ -50,8 +51,8 @@ def main(argv):
     previous = root / stage
   for stage in STAGES:
     summary = json.loads((root / stage / "summary.json").read_text())
-    print(f"{stage:<9} held-out clean loss {summary['eval']['loss']:.4f} "
-          f"(no critique {summary['eval']['loss_unconditioned']:.4f}), {summary['tokens']:,} tokens")
+    print(f"{stage:<9} held-out clean loss {format_loss(summary['eval']['loss'])} "
+          f"(no critique {format_loss(summary['eval']['loss_unconditioned'])}), {summary['tokens']:,} tokens")
 
 
 if __name__ == "__main__":
