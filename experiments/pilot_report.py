@@ -60,9 +60,9 @@ def _endpoint_lines(values_by_arm: dict, indent: str = "  ") -> list[str]:
   for arm, values in values_by_arm.items():
     for name, v in values.items():
       if v["value"] is not None:
-        ratio = v["value"] / v["se"] if v["se"] else float("inf")
+        ratio = f"{v['value'] / v['se']:+.1f} SE" if v["se"] else "no spread: every sample alike"
         lines.append(f"{indent}{arm:<28} {name:<20} {v['value']:+.3f} [{v['lo']:+.3f}, {v['hi']:+.3f}] "
-                     f"SE {v['se']:.3f} ({ratio:+.1f} SE)")
+                     f"SE {v['se']:.3f} ({ratio})")
   return lines
 
 

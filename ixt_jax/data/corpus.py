@@ -146,7 +146,7 @@ def scan_corpus(data_cfg, vocab) -> Corpus:
   paths = corpus_shards(data_cfg.train_dirs)
   if not paths:
     raise DataNotFoundError(f"config.data.train_dirs={list(data_cfg.train_dirs)!r}: no shards found")
-  if not data_cfg.index:
+  if not data_cfg.get("index", False):  # a run config from before the index: scan
     return _scan(data_cfg, vocab, paths)
   index = corpus_index.CorpusIndex(data_cfg, vocab.sha256, paths)
   corpus = index.load(Corpus, records.Record)
