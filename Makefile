@@ -6,12 +6,12 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export EPATH_USE_TF ?= false
 
-.PHONY: install test test-slow test-transformers quickstart study benchmarks clean
+.PHONY: install test test-slow test-transformers test-lm-eval quickstart study benchmarks clean
 
 $(STAMP): setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e ".[seqio,test]"
+	$(PY) -m pip install --quiet -e ".[seqio,test,tracking]"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -26,6 +26,11 @@ test-slow: $(STAMP)
 test-transformers: $(STAMP)
 	$(PY) -m pip install --quiet -e ".[transformers]"
 	$(PY) -m pytest -n 2 tests/test_hf_export.py
+
+# lm-eval-harness against the served model (+ lm-eval without torch: ~30 s and ~230 MB to install).
+test-lm-eval: $(STAMP)
+	$(PY) -m pip install --quiet -e ".[lm_eval]"
+	$(PY) -m pytest -n 2 -m lm_eval tests
 
 quickstart: $(STAMP)
 	$(PY) -m experiments.quickstart --workdir=runs/quickstart

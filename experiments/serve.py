@@ -1,10 +1,12 @@
 """Serve a trained run, OpenAI-compatible: python -m experiments.serve --run_dir=DIR --port=8000
 
-Routes: POST /v1/completions, POST /v1/chat/completions, GET /v1/models, on loopback by default.
-Any OpenAI client (or `ixt_jax.feedback.served.ServedCritic`, to use the model as a critic) points
-at http://127.0.0.1:PORT/v1. Requests may carry an extra `critique` field (text, or null for
-none); without it the server's --critique applies: `auto` is the run's positive critique for
---domain when it trained with a critique prefix, else none.
+Routes: POST /v1/completions, POST /v1/chat/completions, GET /v1/models (and vLLM's /tokenize,
+/detokenize, /tokenizer_info), on loopback by default. Any OpenAI client, lm-eval's
+`local-completions` model (or `ixt_jax.feedback.served.ServedCritic`, to use the model as a critic)
+points at http://127.0.0.1:PORT/v1. Requests may carry extra fields `condition` (none, positive,
+negative), `domain` and `critique` (free text, or null for none); without them the server's
+--condition / --critique apply. --condition=auto is the run's method: a positive critique when it
+trained with a critique prefix, else none.
 """
 import os
 
@@ -14,7 +16,8 @@ import http.server  # pylint: disable=g-import-not-at-top
 
 from absl import app, flags
 
-from ixt_jax.evaluate.openai_api import CompletionService, make_handler
+from experiments import cli
+from ixt_jax.evaluate.openai_api import CONDITIONS, CompletionService, Conditioning, make_handler, resolve_condition
 from ixt_jax.evaluate.run_dir import load_run
 from ixt_jax.evaluate.run_eval import run_positive_critique
 from experiments import cli
@@ -23,18 +26,12 @@ _RUN_DIR = flags.DEFINE_string("run_dir", None, "run directory written by experi
 _PORT = flags.DEFINE_integer("port", 8000, "port to listen on (0: any free port, printed at start)")
 _HOST = flags.DEFINE_string("host", "127.0.0.1", "address to listen on")
 _MODEL_NAME = flags.DEFINE_string("model_name", "", "model id clients use; default: the run directory's name")
-_CRITIQUE = flags.DEFINE_string("critique", "auto", "default critique: auto, none, or the critique's text")
-_DOMAIN = flags.DEFINE_string("domain", "text", "domain whose positive critique --critique=auto uses")
+_CONDITION = flags.DEFINE_enum("condition", "auto", ("auto",) + CONDITIONS,
+                               "default conditioning of a request; auto: the run's method")
+_CRITIQUE = flags.DEFINE_string("critique", None, "default critique text (overrides --condition)")
+_DOMAIN = flags.DEFINE_string("domain", "text", "default domain of the positive / negative critique")
 _MAX_TOKENS = flags.DEFINE_integer("max_tokens_limit", 1024, "cap on a request's max_tokens")
 _MAX_BATCH = flags.DEFINE_integer("max_batch", 16, "concurrent requests decoded together")
-
-
-def default_critique(run, choice: str, domain: str) -> str | None:
-  if choice == "none":
-    return None
-  if choice != "auto":
-    return choice
-  return run_positive_critique(run.config)(domain) if run.config.data.feedback.placement == "prefix" else None
 
 
 def main(argv):
@@ -42,11 +39,14 @@ def main(argv):
     raise app.UsageError(f"unexpected arguments {argv[1:]}")
   run = load_run(_RUN_DIR.value)
   name = _MODEL_NAME.value or run.path.name
-  service = CompletionService(run, name, default_critique(run, _CRITIQUE.value, _DOMAIN.value),
-                              max_tokens_limit=_MAX_TOKENS.value, max_batch=_MAX_BATCH.value)
+  condition = resolve_condition(_CONDITION.value, run.config)
+  service = CompletionService(run, name, Conditioning(condition, _CRITIQUE.value, _DOMAIN.value),
+                              run_positive_critique(run.config), max_tokens_limit=_MAX_TOKENS.value,
+                              max_batch=_MAX_BATCH.value)
   server = http.server.ThreadingHTTPServer((_HOST.value, _PORT.value), make_handler(service))
   host, port = server.server_address[:2]
-  print(f"serving {name} (step {run.step}) at http://{host}:{port}/v1", flush=True)
+  print(f"serving {name} (step {run.step}, default condition {service.default}) at http://{host}:{port}/v1",
+        flush=True)
   try:
     server.serve_forever()
   except KeyboardInterrupt:

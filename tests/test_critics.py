@@ -135,13 +135,14 @@ def test_text_critic_on_the_stdlib_corpus_finds_most_planted_flaws_and_few_false
   assert sum(planted) >= 0.9 * len(planted) and sum(clean) <= 0.03 * len(clean)
 
 
-def test_builtin_critic_routes_by_domain_and_fails_unknown_domains():
+def test_builtin_critic_routes_by_domain_and_unknown_domains_to_text_or_a_failure():
   records = [generate(d, 1, seed=0, flaw_fraction=0.0)[0] for d in ("math", "code", "text")]
   records.append({"id": "x", "text": "?", "domain": "poetry"})
   results = BuiltinCritic(CodeTestCritic())(records)
-  assert [r.critic for r in results] == ["math-verifier", "code-tests", "text-quality", "builtin"]
+  assert [r.critic for r in results] == ["math-verifier", "code-tests", "text-quality", "text-quality"]
   assert [r.score for r in results[:3]] == [1.0, 1.0, 1.0]
-  assert isinstance(results[3], Failure) and "poetry" in results[3].reason
+  refused = BuiltinCritic(CodeTestCritic(), unknown_domain="fail")(records)[3]
+  assert isinstance(refused, Failure) and "poetry" in refused.reason
   with pytest.raises(ValueError):
     positive_critique("poetry")
   assert Feedback("ok", 1.0, "c").as_record_field() == {"critique": "ok", "score": 1.0, "critic": "c"}

@@ -53,6 +53,10 @@ def test_kv_cache_greedy_tokens_equal_full_recomputation(scan_layers, mesh_shape
   expected = [_greedy_by_recomputation(forward, p, NEW_TOKENS) for p in prompts]
   assert cached == expected
   assert recomputed == expected
+  streamed = {}  # each token handed over as the loop chooses it (what a live stream sends)
+  live = Sampler(graphdef, vocab_lib.ByteVocabulary(), mesh).generate(
+      sharded, prompts, settings, on_token=lambda i, token: streamed.setdefault(i, []).append(token))
+  assert live == expected and [streamed[i] for i in range(len(prompts))] == expected
   assert len({tuple(e) for e in expected}) > 1  # the prompts lead somewhere different
 
 

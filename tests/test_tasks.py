@@ -105,9 +105,12 @@ def builtin_run(tmp_path_factory):
 def test_evaluate_run_writes_eval_json_and_fills_the_summary(builtin_run):
   run_dir, training_summary = builtin_run
   settings = TaskSettings(max_problems=4, max_new_tokens=32)
+  lm_eval_scores = {"none": {"tasks": {"ixt_arith_choice": {"acc": 0.25}}}}  # as experiments.evaluate records them
+  (run_dir / "eval.json").write_text(json.dumps({"lm_eval": lm_eval_scores, "step": 0}))
   result = evaluate_run(run_dir, settings, speed_new_tokens=64)
 
-  assert json.loads((run_dir / "eval.json").read_text()) == json.loads(json.dumps(result))
+  # Replaced, but lm-eval's scores, written by another command, are kept.
+  assert json.loads((run_dir / "eval.json").read_text()) == {**json.loads(json.dumps(result)), "lm_eval": lm_eval_scores}
   # The same parameters on the same held-out batches: the numbers training reported.
   trained = training_summary["eval"]
   for name, key in (("clean", "loss"), ("all", "loss_all"), ("unconditioned", "loss_unconditioned"),

@@ -7,5 +7,7 @@ so the training loop can import `tasks` without pulling in the run-level evaluat
   prompts.prompt_ids(vocab, settings, text, ...)  a critique-conditioned prompt, laid out as in training
   tasks.make_task_evaluator(c, vocab, ...)        (params) -> {"math_em", "code_pass1", ...}
   run_eval.evaluate_run(run_dir)                  eval.json and summary.json's task scores
-  openai_api.CompletionService(run)               OpenAI-compatible completions (experiments.serve)
+  lm_eval_run.evaluate_lm_eval(run_dir, tasks)    lm-eval-harness tasks against the run served in-process
+  openai_api.CompletionService(run, ...)          OpenAI-compatible completions, as vLLM serves them
+  scoring.TokenScorer(graphdef, mesh)             log-probabilities of given token sequences
 """

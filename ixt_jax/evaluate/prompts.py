@@ -12,7 +12,7 @@ _NO_ROOM_LIMIT = 1 << 30  # one chunk, whatever the prompt's length
 
 
 def prompt_ids(vocab, settings: formatting.FeedbackSettings, text: str, domain: str,
-               critique: str | None, prompt: str | None = None) -> list[int]:
+               critique: str | None, prompt: str | None = None, score: float = 1.0) -> list[int]:
   """Token ids of `critique` (None: no critique) before `text`, as in training.
 
   Args:
@@ -21,12 +21,12 @@ def prompt_ids(vocab, settings: formatting.FeedbackSettings, text: str, domain: 
     text: the start of the document to continue ('' to generate a whole response).
     domain: the document's domain (for a quality-token critique it does not matter).
     critique: the critique's text; the run's template is put around it (a quality-token run shows
-      its top quality token instead, whatever the text).
+      the quality token of `score` instead, whatever the text).
     prompt: a post-training prompt: the ids are then `<prompt> prompt <response> text`.
+    score: the critique's score (what a quality-token run shows, as its quality token).
   """
-  record = records.Record(id="prompt", text=text, domain=domain, prompt=prompt)
-  condition = "none" if critique is None else "positive"
-  return condition_prompt_ids(vocab, settings, record, condition, conditions.Sources(positive=lambda _: critique))
+  record = records.Record(id="prompt", text=text, domain=domain, critique=critique, score=score, prompt=prompt)
+  return condition_prompt_ids(vocab, settings, record, "none" if critique is None else "true", conditions.Sources())
 
 
 def condition_prompt_ids(vocab, settings: formatting.FeedbackSettings, record: records.Record, condition: str,
@@ -38,7 +38,7 @@ def condition_prompt_ids(vocab, settings: formatting.FeedbackSettings, record: r
   """
   if condition != "none" and settings.placement == "suffix":
     raise ValueError("data.feedback.placement='suffix' trains the critique after the document, so "
-                     "there is no critique to condition generation on: use condition 'none'")
+                     "there is no critique to condition generation on: pass critique=None (condition 'none')")
   item = conditions.format_for_eval(record, settings, condition, sources)
   (element,) = examples.tokenize([item], vocab, _NO_ROOM_LIMIT)
   return element["tokens"][:-1].tolist()  # the end-of-document token closes the body

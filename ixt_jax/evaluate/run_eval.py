@@ -30,6 +30,7 @@ from ixt_jax.train.heldout import eval_condition
 from ixt_jax.train.loop import SUMMARY_FILE
 
 EVAL_FILE = "eval.json"
+KEPT_KEYS = ("lm_eval",)  # written by lm_eval_run; a new evaluation of the built-in tasks keeps them
 SPEED_BATCHES = (1, 8)
 _SAMPLES_KEPT = 8  # completions per task score written to eval.json, for reading
 
@@ -75,10 +76,14 @@ def evaluate_run(run_dir: epath.PathLike, settings: TaskSettings = TaskSettings(
       "wall_seconds": time.time() - start,
   }
   if jax.process_index() == 0:
-    shards.write_json(run.path / EVAL_FILE, result)
-    summary_path = run.path / SUMMARY_FILE
-    if summary_path.exists():
-      summary = json.loads(summary_path.read_text())
-      summary.setdefault("eval", {}).update(report.scores)
-      shards.write_json(summary_path, summary)
+    update_json(run.path / EVAL_FILE, lambda old: {**result, **{k: old[k] for k in KEPT_KEYS if k in old}})
+    update_json(run.path / SUMMARY_FILE, lambda summary: {**summary, "eval": {**summary.get("eval", {}),
+                                                                              **report.scores}})
   return result
+
+
+def update_json(path: epath.Path, change: Callable[[dict], dict]) -> None:
+  """Replaces the JSON object in `path` (atomically) by `change(object)`; a missing file is `{}`."""
+  if path.name == SUMMARY_FILE and not path.exists():
+    return  # summary.json marks a finished run: evaluating never creates it
+  shards.write_json(path, change(json.loads(path.read_text()) if path.exists() else {}))

@@ -7,20 +7,25 @@ its end-of-document token or its token budget. Greedy where a row's temperature 
 (top-p) sampling; temperatures, top-p and budgets are per row, so one compiled program serves
 mixed requests. Every row draws from its own key (the call's seed folded with the row's seed, then
 with the step), so a row's sample depends on its seed only, not on its batch or its neighbours:
-the same prompt under two critique conditions can be sampled with the same randomness. Batches are split over the mesh's data axes like training batches.
-Stop strings are applied on the host after decoding.
+the same prompt under two critique conditions can be sampled with the same randomness.
+Batches are split over the mesh's data axes like training batches.
+Stop strings are applied on the host after decoding. With `on_token`, every step's tokens also go
+to the host as they are chosen (an io_callback in the loop, compiled in only then), for streaming.
 """
 from __future__ import annotations
 
 import dataclasses
 import functools
+import itertools
 import math
-from collections.abc import Sequence
+import threading
+from collections.abc import Callable, Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 from flax import nnx
+from jax.experimental import io_callback
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from ixt_jax.data.vocab import EOS_ID, PAD_ID
@@ -30,6 +35,16 @@ from ixt_jax.parallel.rules import logical_to_mesh
 from ixt_jax.parallel.sharding import use_mesh
 
 _LENGTH_BUCKET = 64  # prompt and budget lengths are rounded up to this: fewer compilations
+_STREAMS: dict[int, Callable[[np.ndarray], None]] = {}  # decoding call id -> receives each step's [B] tokens
+_STREAM_IDS = itertools.count()
+_STREAMS_LOCK = threading.Lock()
+
+
+def _to_stream(call_id, tokens):
+  with _STREAMS_LOCK:
+    receive = _STREAMS.get(int(call_id))
+  if receive is not None:
+    receive(np.asarray(tokens))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,8 +89,8 @@ def choose_tokens(logits: jax.Array, temperature: jax.Array, top_p: jax.Array, k
   return jax.lax.cond(jnp.any(temperature > 0), sample, lambda: greedy)
 
 
-def _generate(graphdef, params, prompt, start, budget, stops_at_eos, temperature, top_p, key, row_seeds, *,
-              new_tokens: int, use_cache: bool):
+def _generate(graphdef, params, prompt, start, budget, stops_at_eos, temperature, top_p, key, row_seeds, call_id, *,
+              new_tokens: int, use_cache: bool, stream: bool):
   """[B, new_tokens] generated ids (PAD after a row's end); see the module docstring."""
   model = lambda: nnx.merge(graphdef, params)  # merged where used: NNX refuses modules across traces
   batch, prompt_len = prompt.shape
@@ -102,6 +117,8 @@ def _generate(graphdef, params, prompt, start, budget, stops_at_eos, temperature
   def pick(logits, step, done):
     step_keys = jax.vmap(lambda k: jax.random.fold_in(k, step))(row_keys)
     token = jnp.where(done, PAD_ID, choose_tokens(logits, temperature, top_p, step_keys))
+    if stream:
+      io_callback(_to_stream, None, call_id, token)  # steps run in turn: each depends on the last token
     return token, done | ((token == EOS_ID) & stops_at_eos) | (step + 1 >= budget)
 
   logits, state = advance(state, prompt, 0)
@@ -143,7 +160,7 @@ class Sampler:
     self.max_batch = _round_up(max_batch, self._rows)
     self._row_sharding = NamedSharding(mesh, logical_to_mesh(("batch",)))
     self._batch_sharding = NamedSharding(mesh, logical_to_mesh(("batch", "length")))
-    self._jitted = jax.jit(_generate, static_argnames=("graphdef", "new_tokens", "use_cache"),
+    self._jitted = jax.jit(_generate, static_argnames=("graphdef", "new_tokens", "use_cache", "stream"),
                            out_shardings=NamedSharding(mesh, PartitionSpec()))
 
   def _batch_size(self, n: int) -> int:
@@ -153,10 +170,12 @@ class Sampler:
 
   def generate(self, params, prompts: Sequence[Sequence[int]],
                settings: SamplingSettings | Sequence[SamplingSettings], seed: int = 0,
+               on_token: Callable[[int, int], None] | None = None,
                row_seeds: Sequence[int] | None = None) -> list[list[int]]:
     """Generated ids of each prompt, up to and including its end-of-document token if produced.
 
     Rows of a call share one decoding loop: temperature, top_p and the budget may differ per row.
+    on_token(i, token): called with each token of prompt i as the loop chooses it.
     Prompt i draws with `seed` and `row_seeds[i]` (default i): the same pair, prompt and settings
     give the same sample in any call, whatever else is in it.
     """
@@ -172,12 +191,13 @@ class Sampler:
     for first in range(0, len(order), self.max_batch):
       rows = order[first:first + self.max_batch]
       generated = self._generate_batch(params, [prompts[i] for i in rows], [settings[i] for i in rows],
-                                       jax.random.key(seed), [row_seeds[i] for i in rows])
+                                       jax.random.key(seed), [row_seeds[i] for i in rows],
+                                       on_token and functools.partial(_deliver, on_token, rows, settings))
       for i, ids in zip(rows, generated):
         results[i] = ids
     return results
 
-  def _generate_batch(self, params, prompts, settings, key, row_seeds) -> list[list[int]]:
+  def _generate_batch(self, params, prompts, settings, key, row_seeds, on_step=None) -> list[list[int]]:
     batch = self._batch_size(len(prompts))
     prompt_len = _round_up(max(len(p) for p in prompts), _LENGTH_BUCKET)
     new_tokens = _round_up(max(s.max_new_tokens for s in settings), _LENGTH_BUCKET)
@@ -195,27 +215,45 @@ class Sampler:
       budget[row], temperature[row], top_p[row] = s.max_new_tokens, s.temperature, s.top_p
       stops_at_eos[row] = not s.ignore_eos
     put = functools.partial(jax.device_put, device=self._row_sharding)
-    with use_mesh(self.mesh):
-      out = self._jitted(self.graphdef, params, jax.device_put(tokens, self._batch_sharding), put(start),
-                         put(budget), put(stops_at_eos), put(temperature), put(top_p), key, put(seeds),
-                         new_tokens=new_tokens,
-                         use_cache=self.use_cache)
-    out = np.asarray(jax.device_get(out))
+    call_id = next(_STREAM_IDS)
+    if on_step is not None:
+      with _STREAMS_LOCK:
+        _STREAMS[call_id] = functools.partial(on_step, [0] * len(prompts))
+    try:
+      with use_mesh(self.mesh):
+        out = self._jitted(self.graphdef, params, jax.device_put(tokens, self._batch_sharding), put(start),
+                           put(budget), put(stops_at_eos), put(temperature), put(top_p), key,
+                           put(seeds), np.int32(call_id % (1 << 31)), new_tokens=new_tokens, use_cache=self.use_cache,
+                           stream=on_step is not None)
+        out = np.asarray(jax.device_get(out))
+    finally:
+      with _STREAMS_LOCK:
+        _STREAMS.pop(call_id, None)
     return [out[row, :budget[row]].tolist() if s.ignore_eos else _until_end(out[row, :budget[row]])
             for row, s in enumerate(settings)]
 
   def complete(self, params, prompts: Sequence[Sequence[int]],
                settings: SamplingSettings | Sequence[SamplingSettings], seed: int = 0,
+               on_token: Callable[[int, int], None] | None = None,
                row_seeds: Sequence[int] | None = None) -> list[Completion]:
     """`generate`, decoded to text and cut at the stop strings."""
     if isinstance(settings, SamplingSettings):
       settings = [settings] * len(prompts)
     completions = []
-    for prompt, s, ids in zip(prompts, settings, self.generate(params, prompts, settings, seed, row_seeds)):
+    for prompt, s, ids in zip(prompts, settings, self.generate(params, prompts, settings, seed, on_token, row_seeds)):
       ended = bool(ids) and ids[-1] == EOS_ID
       text, stopped = cut_at_stop(self.vocab.decode(ids[:-1] if ended else ids), s.stop)
       completions.append(Completion(text, ids, len(prompt), "stop" if ended or stopped else "length"))
     return completions
+
+
+def _deliver(on_token, rows: list[int], settings, counts: list[int], tokens: np.ndarray) -> None:
+  """Hands one step's tokens to on_token(prompt index, token), each row until its end or budget."""
+  for row, index in enumerate(rows):
+    s = settings[index]
+    if counts[row] < s.max_new_tokens:
+      counts[row] = s.max_new_tokens if tokens[row] == EOS_ID and not s.ignore_eos else counts[row] + 1
+      on_token(index, int(tokens[row]))
 
 
 def _until_end(row: np.ndarray) -> list[int]:

@@ -53,13 +53,27 @@ class _Method:
     return (WITHOUT, WITH) if self.annotated else (WITHOUT,)
 
 
+def fittable_methods(runs: summaries.Runs, n_kind: str = "non_embedding") -> tuple[list[str], dict[str, str]]:
+  """The methods whose runs the parametric law can be fitted to, and why each other method cannot
+  (e.g. a control run at a single grid point)."""
+  fittable, left_out = [], {}
+  for method in runs.methods:
+    mine = runs.of_method(method)
+    try:
+      parametric.check_coverage(mine.n(n_kind), mine.tokens, method)
+      fittable.append(method)
+    except ValueError as e:
+      left_out[method] = str(e)
+  return fittable, left_out
+
+
 def fit_sweep(runs: summaries.Runs, *, n_kind: str = "non_embedding", n_bootstrap: int = 1000, seed: int = 0,
               reference: str = "baseline", extrapolate_to: float = multiplier.PAPER_COMPUTE,
               methods: Sequence[str] = (), progress: bool = True) -> dict:
   """Fits each method of `runs` (or only `methods`) and returns `fits.json` = {"methods", "multiplier"} as plain JSON.
 
   Every fitted method needs a grid the parametric law can be fitted to; a control run at a single grid
-  point stops the fit, so leave such methods out with `methods`.
+  point stops the fit, so leave such methods out with `methods` (see fittable_methods).
   """
   if n_bootstrap < 1:
     raise ValueError(f"n_bootstrap must be at least 1 (intervals come from resamples), got {n_bootstrap}")

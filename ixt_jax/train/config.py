@@ -74,6 +74,12 @@ def get_run_config() -> ml_collections.ConfigDict:
   c.eval.max_new_tokens = 256
   c.eval.timeout_s = 5.0  # per generated program in the sandbox
 
+  c.wandb = ml_collections.ConfigDict()  # an optional W&B run beside TensorBoard (ixt_jax.train.wandb_writer)
+  c.wandb.project = ""  # '' = off
+  c.wandb.entity = ""
+  c.wandb.name = ""  # '' = the workdir's name
+  c.wandb.group = ""
+
   c.data = get_data_config()
   c.annotation_flops = 0.0  # this run's share of the critic's compute (0 for verifier critics)
   c.budget = ""  # the IsoFLOP budget a sweep planned this run for; copied into summary.json

@@ -24,6 +24,7 @@ from ixt_jax.train import heldout
 from ixt_jax.train.checkpoint import Checkpointer
 from ixt_jax.train.init_from import load_params
 from ixt_jax.train.metrics import MetricsWriter
+from ixt_jax.train.wandb_writer import make_wandb_writer
 from ixt_jax.train.optimizer import make_optimizer
 from ixt_jax.train.preemption import SaveTriggers
 from ixt_jax.train.sharded_state import setup as sharded_setup
@@ -122,7 +123,7 @@ class _Runner:
           process_index=jax.process_index(), process_count=jax.process_count(), corpus=corpus)
 
     checkpointer = Checkpointer(self.workdir / "checkpoints", c.train.keep_checkpoints)
-    writer = MetricsWriter(self.workdir, self.is_main)
+    writer = MetricsWriter(self.workdir, self.is_main, make_wandb_writer(c, self.workdir) if self.is_main else None)
     progress = {"doc_tokens": 0, "documents": 0, "critique_tokens": 0, "process_count": jax.process_count()}
     start_step = checkpointer.latest_step() or 0
     data_iter = make_data_iter(cooled=cooldown_from is not None and start_step >= cooldown_from)
@@ -253,8 +254,8 @@ class _Runner:
           tasks = score_tasks(total_steps)
     checkpointer.wait()
     checkpointer.close()
-    writer.close()
     if preempted:
+      writer.close()
       return {"preempted_at": step}
 
     tokens = total_steps * tokens_per_step
@@ -283,6 +284,7 @@ class _Runner:
       summary["budget"] = c.budget
     if self.is_main:
       shards.write_json(self.workdir / SUMMARY_FILE, summary)  # atomic: its presence means "finished"
+    writer.close(summary)
     return summary
 
 

@@ -1,4 +1,7 @@
-"""metrics.jsonl (one JSON object a line) and TensorBoard scalars, written by process 0 only."""
+"""metrics.jsonl (one JSON object a line) and TensorBoard scalars, written by process 0 only.
+
+An optional `tracker` (ixt_jax.train.wandb_writer.WandbWriter) receives the same scalars.
+"""
 from __future__ import annotations
 
 import json
@@ -13,9 +16,10 @@ METRICS_FILE = "metrics.jsonl"
 
 class MetricsWriter:
 
-  def __init__(self, workdir: epath.PathLike, enabled: bool):
+  def __init__(self, workdir: epath.PathLike, enabled: bool, tracker=None):
     self._path = epath.Path(workdir) / METRICS_FILE
     self._enabled = enabled
+    self._tracker = tracker
     self._tensorboard = None
     if enabled:
       from tensorboardX import SummaryWriter  # pylint: disable=g-import-not-at-top
@@ -33,13 +37,19 @@ class MetricsWriter:
       return
     with self._path.open("a") as f:
       f.write(json.dumps(shards.json_safe({"step": step, **metrics}), sort_keys=True, allow_nan=False) + "\n")
-    for name, value in _flatten(metrics):
-      if isinstance(value, (int, float)) and not isinstance(value, bool):
-        self._tensorboard.add_scalar(name, value, step)
+    scalars = {name: value for name, value in _flatten(metrics)
+               if isinstance(value, (int, float)) and not isinstance(value, bool)}
+    for name, value in scalars.items():
+      self._tensorboard.add_scalar(name, value, step)
+    if self._tracker is not None:
+      self._tracker.log(step, scalars)
 
-  def close(self) -> None:
+  def close(self, summary: dict[str, Any] | None = None) -> None:
+    """Closes the writers; `summary` (the run's summary.json) goes to the tracker."""
     if self._tensorboard is not None:
       self._tensorboard.close()
+    if self._tracker is not None:
+      self._tracker.close(summary)
 
 
 def _flatten(metrics: dict[str, Any], prefix: str = ""):
