@@ -35,6 +35,7 @@ LM_EVAL = ["lm_eval[api]>=0.4.13,<0.5"]
 setuptools.setup(
     name="ixt_jax",
     version="0.1.0",
+    license="Apache-2.0",
     description="Introspective Training (IXT) in JAX: critique-conditioned pre-training and scaling studies.",
     packages=setuptools.find_packages(include=["ixt_jax*", "experiments*", "configs*"]),
     package_data={"ixt_jax": ["data/corpora/assets/*"]},

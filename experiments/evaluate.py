@@ -30,11 +30,12 @@ from ixt_jax.evaluate.tasks import TASKS, TaskSettings
 from experiments import cli
 
 _RUN_DIR = flags.DEFINE_string("run_dir", None, "run directory written by experiments.launch")
+_DEFAULT = TaskSettings()  # the run config's `eval` defaults
 _BUILTIN = flags.DEFINE_bool("builtin", True, "held-out loss, the built-in --tasks and sampling speed")
-_TASKS = flags.DEFINE_list("tasks", ["math", "code"], f"tasks to score, some of {list(TASKS)}")
-_MAX_PROBLEMS = flags.DEFINE_integer("max_problems", 64, "problems per task")
-_MAX_NEW_TOKENS = flags.DEFINE_integer("max_new_tokens", 256, "token budget per generated solution")
-_TIMEOUT = flags.DEFINE_float("timeout_s", 5.0, "sandbox time limit per program")
+_TASKS = flags.DEFINE_list("tasks", list(_DEFAULT.tasks), f"tasks to score, some of {list(TASKS)}")
+_MAX_PROBLEMS = flags.DEFINE_integer("max_problems", _DEFAULT.max_problems, "problems per task")
+_MAX_NEW_TOKENS = flags.DEFINE_integer("max_new_tokens", _DEFAULT.max_new_tokens, "token budget per generated solution")
+_TIMEOUT = flags.DEFINE_float("timeout_s", _DEFAULT.timeout_s, "sandbox time limit per program")
 _LM_EVAL_TASKS = flags.DEFINE_list("lm_eval_tasks", [], "lm-eval-harness task names (none: lm-eval does not run)")
 _LM_EVAL_INCLUDE = flags.DEFINE_string("lm_eval_include", DEFAULT_INCLUDE, "folder of local lm-eval task YAMLs")
 _LM_EVAL_CONDITION = flags.DEFINE_enum("lm_eval_condition", "auto", ("auto",) + CONDITIONS,

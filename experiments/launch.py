@@ -10,10 +10,10 @@ os.environ.setdefault("EPATH_USE_TF", "false")
 from absl import app, flags, logging  # pylint: disable=g-import-not-at-top
 from etils import epath
 
+from ixt_jax import rundir
 from ixt_jax.evaluate.run_eval import run_positive_critique
-from ixt_jax.evaluate.tasks import TaskSettings, make_task_evaluator
-from ixt_jax.train.config import eval_tasks
-from ixt_jax.train.loop import SUMMARY_FILE, train_and_evaluate
+from ixt_jax.evaluate.tasks import make_task_evaluator
+from ixt_jax.train.loop import train_and_evaluate
 from experiments import cli
 
 _CONFIG = cli.define_config_file("config", "configs/quickstart.py", "run config file", lock_config=True)
@@ -25,12 +25,6 @@ def default_workdir(c) -> str:
   return os.path.join("runs", f"{c.method}-{c.model.size}-s{c.seed}")
 
 
-def task_evaluator(c, vocab, graphdef, mesh, positive_critique, corpus):
-  settings = TaskSettings(tasks=eval_tasks(c), max_problems=c.eval.max_problems,
-                          max_new_tokens=c.eval.max_new_tokens, timeout_s=c.eval.timeout_s)
-  return make_task_evaluator(c, vocab, graphdef, mesh, positive_critique, corpus=corpus, settings=settings)
-
-
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments {argv[1:]}")
@@ -38,10 +32,10 @@ def main(argv):
     logging.set_verbosity(logging.WARNING)
   c = _CONFIG.value
   workdir = epath.Path(flags.FLAGS.workdir or default_workdir(c))
-  if (workdir / SUMMARY_FILE).exists() and not flags.FLAGS.rerun:
-    print(f"{workdir} is finished ({SUMMARY_FILE} present); --rerun to evaluate it again")
+  if rundir.is_finished(workdir) and not flags.FLAGS.rerun:
+    print(f"{workdir} is finished ({rundir.SUMMARY} present); --rerun to evaluate it again")
     return
-  train_and_evaluate(c, workdir, run_positive_critique(c), task_evaluator)
+  train_and_evaluate(c, workdir, run_positive_critique(c), make_task_evaluator)
 
 
 if __name__ == "__main__":

@@ -6,13 +6,14 @@ python -m experiments.quickstart [--workdir=runs/quickstart] [--size=1m] [--step
 Each stage is the project's own entry point, run as a subprocess and printed, so any step can be
 re-run by hand; every stage is cached or resumable, so a second call only prints the table.
 """
-import json
 import time
 
 from absl import flags
 from etils import epath
 
+from configs.common import format_variant
 from experiments.common import prepare_builtin_corpus, run_module
+from ixt_jax import rundir
 from experiments import cli
 
 flags.DEFINE_string("workdir", "runs/quickstart", "where the corpus, annotations and runs go")
@@ -56,9 +57,9 @@ def main(argv):
   start = time.time()
   annotated = prepare_builtin_corpus(root)
   for method in METHODS:
-    variant = f"method={method},size={f.size},steps={f.steps},seed={f.seed},data={annotated}"
+    variant = format_variant({"method": method, "size": f.size, "steps": f.steps, "seed": f.seed, "data": annotated})
     run_module(["experiments.launch", f"--config=configs/quickstart.py:{variant}", f"--workdir={root / method}"])
-  summaries = {m: json.loads((root / m / "summary.json").read_text()) for m in METHODS}
+  summaries = {m: rundir.read_json(rundir.path(root / m, rundir.SUMMARY)) for m in METHODS}
   print("\n" + comparison_table(summaries))
   print(f"\nquickstart took {time.time() - start:.0f}s. Run directories: {root / 'ixt'}, {root / 'baseline'} "
         f"(config.json, metrics.jsonl, summary.json, checkpoints/).\nTensorBoard: tensorboard --logdir {root}")

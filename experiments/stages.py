@@ -7,12 +7,12 @@ stage's parameters (`train.init_from`) with a fresh optimizer and the pre-traini
 Mid-training reads the math and code records; SFT reads math problems as prompt/response pairs
 (loss on the response only). Every stage resumes or is skipped if finished, so the chain does too.
 """
-import json
-
 from absl import flags
 from etils import epath
 
+from configs.common import format_variant
 from experiments.common import prepare_builtin_corpus, run_module
+from ixt_jax import rundir
 from ixt_jax.data import subsets
 from ixt_jax.train.heldout import format_loss
 from experiments import cli
@@ -42,17 +42,18 @@ def main(argv):
   subsets.derive([str(annotated)], data["sft"], subsets.to_prompt_response)
   previous = None
   for stage in STAGES:
-    variant = f"method={f.method},size={f.size},steps={f.steps},data={data[stage]},vocab={f.vocab},seq_len={f.seq_len}"
+    variant = format_variant({"method": f.method, "size": f.size, "steps": f.steps, "data": data[stage],
+                              "vocab": f.vocab, "seq_len": f.seq_len})
     args = ["experiments.launch", f"--config=configs/stages/{stage}.py:{variant}", f"--workdir={root / stage}"]
     if previous is not None:
-      vocab_path = json.loads((previous / "config.json").read_text())["vocab_path"]
+      vocab_path = rundir.read_config(previous).vocab_path
       args += [f"--config.train.init_from={previous}", f"--config.data.vocab.model_path={vocab_path}"]
     run_module(args)
     previous = root / stage
   for stage in STAGES:
-    summary = json.loads((root / stage / "summary.json").read_text())
-    print(f"{stage:<9} held-out clean loss {format_loss(summary['eval']['loss'])} "
-          f"(no critique {format_loss(summary['eval']['loss_unconditioned'])}), {summary['tokens']:,} tokens")
+    summary = rundir.read_summary(root / stage)
+    print(f"{stage:<9} held-out clean loss {format_loss(summary.eval['loss'])} "
+          f"(no critique {format_loss(summary.eval['loss_unconditioned'])}), {summary.tokens:,} tokens")
 
 
 if __name__ == "__main__":

@@ -20,6 +20,7 @@ from absl import app, flags
 from etils import epath
 
 from experiments import study_tables
+from ixt_jax import rundir
 from ixt_jax.scaling import outputs, plots
 from experiments import cli
 
@@ -27,13 +28,13 @@ _CONFIG = cli.define_config_file("config", None, "study config (configs/sweeps/c
 flags.DEFINE_string("workdir", "", "the study directory experiments.study wrote")
 flags.DEFINE_string("out", "", "where the report goes")
 
-KEPT_FILES = ("summary.json", "config.json")
+KEPT_FILES = (rundir.SUMMARY, rundir.CONFIG)
 
 
 def copy_runs(source: epath.Path, dest: epath.Path) -> int:
   """Copies each finished run's summary and config (no checkpoints, no logs); returns how many."""
   count = 0
-  for summary in sorted(source.glob("*/summary.json")):
+  for summary in sorted(source.glob(f"*/{rundir.SUMMARY}")):
     run = dest / summary.parent.name
     run.mkdir(parents=True, exist_ok=True)
     for name in KEPT_FILES:

@@ -12,6 +12,7 @@ from etils import epath
 import matplotlib
 import numpy as np
 
+from ixt_jax import rundir
 from ixt_jax.scaling import fit, lr_rule, report, summaries
 
 matplotlib.use("Agg")
@@ -52,10 +53,10 @@ class Run:
 def read_runs(folder: epath.Path) -> list[Run]:
   """Every finished run directly under `folder` (<method>-<size>-<budget>-s<seed>/summary.json + config.json)."""
   runs = []
-  for path in sorted(folder.glob("*/summary.json")):
+  for path in sorted(folder.glob(f"*/{rundir.SUMMARY}")):
     method, size, budget, seed = path.parent.name.split("-")  # <method>-<size>-<budget>-s<seed>
-    config = json.loads((path.parent / "config.json").read_text())["config"]
-    runs.append(Run(path.parent.name, method, size, budget, int(seed[1:]), json.loads(path.read_text()),
+    config = rundir.read_config(path.parent).config
+    runs.append(Run(path.parent.name, method, size, budget, int(seed[1:]), rundir.read_json(path),
                     float(config["optimizer"]["learning_rate"])))
   return runs
 

@@ -20,18 +20,20 @@ import sys
 
 from absl import app, flags
 from etils import epath
+import ml_collections
 from ml_collections import config_flags
 import tqdm
 
+from configs import common as config_common
 from experiments import sweep_scripts
 from experiments.common import prepare_builtin_corpus, run_module
+from ixt_jax import rundir
 from ixt_jax.data import vocab as vocab_lib
 from ixt_jax.models.sizes import param_counts, train_flops_per_token
 from ixt_jax.scaling import grid
 from ixt_jax.train import config as run_config
 from experiments import cli
 
-SUMMARY = "summary.json"
 
 _CONFIG = cli.define_config_file("config", None, "sweep config file (configs/sweeps/*.py)")
 flags.DEFINE_string("workdir", "", "sweep directory: data, runs table, run workdirs and fits")
@@ -45,10 +47,12 @@ class PlannedRun:
   run: grid.Run
   workdir: epath.Path
   args: list[str]  # `python -m` arguments of its experiments.launch command
+  config: ml_collections.ConfigDict | None = None  # what that command resolves to (built here, not parsed back)
 
 
 def resolve_launch_config(args: list[str]):
-  """The run config experiments.launch builds from these arguments, resolved the same way (config_flags)."""
+  """The run config experiments.launch builds from these arguments, resolved the same way (config_flags):
+  the check that a planned command says what the plan's config says."""
   argv = ["launch", *(a for a in args if a.startswith("--config"))]
   flag_values = flags.FlagValues()
   try:
@@ -61,10 +65,15 @@ def resolve_launch_config(args: list[str]):
                      f"paths are relative to it): {type(e).__name__}: {e}") from None
 
 
-def _config_args(c, data: str, variant: dict, overrides: list[str]) -> list[str]:
+def _launch(c, data: str, variant: dict, overrides: list[str]):
+  """(the run config, its experiments.launch arguments): one variant and override list gives both."""
   variant = {"data": data, "vocab": c.vocab, "seq_len": c.seq_len, **variant}
-  variant_arg = ",".join(f"{k}={v}" for k, v in variant.items())
-  return [f"--config={c.launch_config}:{variant_arg}", *(f"--config.{o}" for o in overrides)]
+  try:
+    rc = config_common.apply_overrides(config_common.load_config(c.launch_config, variant), overrides)
+  except (KeyError, AttributeError) as e:
+    raise ConfigError(f"the launch config {c.launch_config} rejects variant {variant}: {e}") from None
+  return rc, [f"--config={c.launch_config}:{config_common.format_variant(variant)}",
+              *(f"--config.{o}" for o in overrides)]
 
 
 def _size_overrides(c, label: str) -> tuple[str, list[str]]:
@@ -86,7 +95,7 @@ def measure_sizes(c, data: str) -> tuple[list[grid.Size], int]:
   sizes, vocab_size = [], None
   for label in c.sizes:
     ladder, model_overrides = _size_overrides(c, label)
-    rc = resolve_launch_config(_config_args(c, data, {"size": ladder}, [*model_overrides, *c.overrides]))
+    rc, _ = _launch(c, data, {"size": ladder}, [*model_overrides, *c.overrides])
     if vocab_size is None:  # every run shares the tokenizer (trained once here and cached, if it is trained)
       vocab_size = vocab_lib.load_vocabulary(rc.data).size
     flops_per_token, counts = _flops_per_token(rc, vocab_size)
@@ -94,7 +103,8 @@ def measure_sizes(c, data: str) -> tuple[list[grid.Size], int]:
   return sizes, vocab_size
 
 
-def _launch_args(c, run: grid.Run, data: str, workdir: epath.Path) -> list[str]:
+def _launch_run(c, run: grid.Run, data: str, workdir: epath.Path):
+  """(the run config, its experiments.launch command's arguments)."""
   ladder, model_overrides = _size_overrides(c, run.size)
   variant = {"method": run.method, "size": ladder, "steps": run.steps, "seed": run.seed, "batch": run.batch_size}
   overrides = [
@@ -103,13 +113,12 @@ def _launch_args(c, run: grid.Run, data: str, workdir: epath.Path) -> list[str]:
       f"train.eval_every={run.steps}", *model_overrides, *c.overrides, *c.methods[run.method]]
   if run.budget is not None:  # summary.json carries it: the fit groups IsoFLOP runs by it
     overrides.append(f"budget={run.budget}")
-  return ["experiments.launch", *_config_args(c, data, variant, overrides), f"--workdir={workdir}"]
+  rc, args = _launch(c, data, variant, overrides)
+  return rc, ["experiments.launch", *args, f"--workdir={workdir}"]
 
 
 def plan_sweep(c, data: str, root: epath.Path) -> list[PlannedRun]:
   """Every run with its launch command; each command's config is resolved and validated before any compute."""
-  if "," in data:
-    raise ValueError(f"--data={data}: a comma would split the launch config's variant; move the shards")
   sizes, vocab_size = measure_sizes(c, data)
   runs = grid.plan(sizes, list(c.methods), grid.Rules(**c.rules), c.seq_len, token_budgets=c.token_budgets,
                    compute_budgets=c.compute_budgets, seeds=c.seeds, extra_seeds=c.extra_seeds,
@@ -118,31 +127,30 @@ def plan_sweep(c, data: str, root: epath.Path) -> list[PlannedRun]:
   planned = []
   for run in runs:
     workdir = root / "runs" / run.name
-    args = _launch_args(c, run, data, workdir)
-    rc = resolve_launch_config(args)
+    rc, args = _launch_run(c, run, data, workdir)
     run_config.validate_run_config(rc, n_devices=1, data_parallel=1)
     # Compute-matched only if no override undid the plan (a method's overrides, say, changed the model).
     resolved = (rc.train.steps, rc.train.batch_size, rc.data.seq_len, _flops_per_token(rc, vocab_size)[0])
     if resolved != (run.steps, run.batch_size, c.seq_len, cost[run.size]):
       raise ValueError(f"run {run.name}: its overrides give (steps, batch, row length, FLOPs per token) {resolved}, "
                        f"not the planned {(run.steps, run.batch_size, c.seq_len, cost[run.size])}")
-    planned.append(PlannedRun(run, workdir, args))
+    planned.append(PlannedRun(run, workdir, args, rc))
   return planned
 
 
 def run_locally(planned: list[PlannedRun]) -> list[str]:
   """Trains every unfinished run in order; returns the names of the runs that failed (the others still run)."""
   failed = []
-  finished = sum((p.workdir / SUMMARY).exists() for p in planned)
+  finished = sum(rundir.is_finished(p.workdir) for p in planned)
   with tqdm.tqdm(total=len(planned), initial=finished, desc="sweep", unit="run", file=sys.stderr) as bar:
     for p in planned:
-      if not (p.workdir / SUMMARY).exists():
+      if not rundir.is_finished(p.workdir):
         try:
           run_module(p.args)
         except subprocess.CalledProcessError as e:
           failed.append(f"{p.run.name} (exit status {e.returncode})")
         else:
-          if (p.workdir / SUMMARY).exists():
+          if rundir.is_finished(p.workdir):
             bar.update(1)
           else:  # preempted: saved a checkpoint and stopped
             failed.append(f"{p.run.name} (stopped before finishing; run the sweep again to resume it)")

@@ -7,7 +7,7 @@ import numpy as np
 import portpicker
 import pytest
 
-from ixt_jax.train.metrics import read_metrics
+from ixt_jax.rundir import read_metrics
 from train_utils import make_corpus
 
 SCRIPT = os.path.join(os.path.dirname(__file__), "multihost_run.py")

@@ -7,7 +7,7 @@ import subprocess
 import sys
 import time
 
-from ixt_jax.train.metrics import read_metrics
+from ixt_jax.rundir import read_metrics
 from train_utils import make_corpus
 
 TINY_RUN = os.path.join(os.path.dirname(__file__), "tiny_run.py")

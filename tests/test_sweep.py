@@ -208,3 +208,11 @@ def test_tiny_sweep_end_to_end_gives_tagged_summaries_fits_and_figures(tmp_path)
 
   again = subprocess.run(command, cwd=REPO, capture_output=True, text=True, check=False)
   assert again.returncode == 0 and "experiments.launch" not in again.stdout  # every run skipped
+
+
+def test_planned_configs_are_what_their_commands_resolve_to_even_with_a_comma_in_the_data_path(tmp_path):
+  data = make_corpus(tmp_path / "my,corpus", 60)
+  planned = sweep.plan_sweep(cpu_tiny.get_config(), str(data), epath.Path(tmp_path / "sweep"))
+  for p in (planned[0], planned[-1]):
+    assert p.config.data.train_dirs == [str(data)]
+    assert sweep.resolve_launch_config(p.args).to_dict() == p.config.to_dict()

@@ -8,8 +8,9 @@ from flax import nnx
 
 from ixt_jax.data import pipeline, vocab as vocab_lib
 from ixt_jax.models import Transformer, model_config
+from ixt_jax.train import config as config_lib
 from ixt_jax.train.loop import train_and_evaluate
-from ixt_jax.train.metrics import read_metrics
+from ixt_jax.rundir import read_metrics
 from ixt_jax.train.step import model_loss
 from train_utils import make_corpus, positive_critique, tiny_config
 
@@ -100,3 +101,19 @@ def test_invalid_config_fails_before_compiling_naming_the_field(tmp_path, monkey
   monkeypatch.setattr(jax, "jit", lambda *a, **k: pytest.fail("compiled before validating"))
   with pytest.raises(ValueError, match=message):
     train_and_evaluate(c, tmp_path / "run", positive_critique)
+
+
+def test_model_that_does_not_split_over_the_mesh_fails_before_the_vocabulary_is_built(tmp_path, monkeypatch):
+  c = tiny_config(make_corpus(tmp_path / "corpus", 40))
+  c.mesh.tensor, c.model.d_ff = 2, 63  # the MLP's 63 columns cannot split over 2 tensor shards
+  monkeypatch.setattr(vocab_lib, "load_vocabulary", lambda *a, **k: pytest.fail("built the vocabulary first"))
+  with pytest.raises(ValueError, match=r"dim 1 has size 63, not divisible by mesh axis 'tensor' of size 2"):
+    train_and_evaluate(c, tmp_path / "run", positive_critique)
+
+
+def test_the_run_config_is_resolved_into_a_copy(tmp_path):
+  c = tiny_config(tmp_path / "corpus")
+  resolved = config_lib.resolve_run_config(c, tmp_path / "run")
+  assert c.data.quarantine_dir == ""  # the caller's config is not written into
+  assert resolved.data.quarantine_dir == str(tmp_path / "run" / "quarantine")
+  assert resolved.to_dict() == {**c.to_dict(), "data": {**c.data.to_dict(), "quarantine_dir": resolved.data.quarantine_dir}}

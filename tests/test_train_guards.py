@@ -16,11 +16,10 @@ from ixt_jax.parallel.mesh import make_mesh
 from ixt_jax.parallel.sharding import use_mesh
 from ixt_jax.train import config as config_lib
 from ixt_jax.train.checkpoint import Checkpointer
-from ixt_jax.train import loop
 from ixt_jax.train.loop import train_and_evaluate
-from ixt_jax.train.metrics import read_metrics
+from ixt_jax.rundir import read_metrics
 from ixt_jax.train.optimizer import make_optimizer
-from ixt_jax.train.sharded_state import setup
+from ixt_jax.train.sharded_state import ShardedSetup, setup
 from ixt_jax.train.step import MODEL_INPUTS, make_train_step
 from ixt_jax.data.synthetic import synthetic_records, write_corpus
 from train_utils import make_corpus, positive_critique, tiny_config
@@ -53,7 +52,7 @@ def test_gradient_accumulation_equals_the_large_batch(corpus):
 
 
 def test_nan_in_the_data_stops_the_run_naming_the_step_and_keeps_the_last_checkpoint(corpus, tmp_path, monkeypatch):
-  to_device = loop._Runner._to_device  # pylint: disable=protected-access
+  to_device = ShardedSetup.to_device
   train_batches = []
 
   def poisoned(self, batch):
@@ -63,7 +62,7 @@ def test_nan_in_the_data_stops_the_run_naming_the_step_and_keeps_the_last_checkp
       batch = {**batch, "loss_weights": np.full_like(batch["loss_weights"], np.nan)}
     return to_device(self, batch)
 
-  monkeypatch.setattr(loop._Runner, "_to_device", poisoned)  # pylint: disable=protected-access
+  monkeypatch.setattr(ShardedSetup, "to_device", poisoned)
   c = tiny_config(corpus, steps=16, checkpoint_every=4)
   with pytest.raises(FloatingPointError, match=r"non-finite loss nan .* at step 10 .*last good checkpoint, step 8"):
     train_and_evaluate(c, tmp_path / "run", positive_critique)

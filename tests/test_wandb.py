@@ -5,7 +5,8 @@ import json
 import pytest
 
 from ixt_jax.train.loop import train_and_evaluate
-from ixt_jax.train.metrics import MetricsWriter, read_metrics
+from ixt_jax.rundir import read_metrics
+from ixt_jax.train.metrics import MetricsWriter
 from ixt_jax.train.wandb_writer import WandbWriter
 from train_utils import make_corpus, tiny_config
 from wandb_records import offline_run_file, read_records

@@ -10,7 +10,7 @@ import ml_collections
 
 def get_sweep_config() -> ml_collections.ConfigDict:
   c = ml_collections.ConfigDict()
-  c.launch_config = "configs/quickstart.py"  # its variant keys set method, size, steps, seed, batch, data, vocab
+  c.launch_config = "configs/base.py"  # its variant keys (configs/common.py) set method, size, steps, seed, batch, data, vocab
   c.vocab = "sentencepiece"  # or byte
   c.seq_len = 256
   # Method name -> extra overrides of its runs. A control is a method of its own name whose overrides

@@ -17,7 +17,7 @@ PLACEMENTS = ("prefix", "suffix", "none")
 REPEATS = ("first", "every")
 DONORS = ("domain", "any")
 FEEDBACK_KINDS = ("critique", "quality_token")
-# Controls that separate the critique's information from its extra tokens (ARCHITECTURE.md).
+# Controls that separate the critique's information from its extra tokens (docs/architecture.md).
 CONTROLS = ("", "shuffled", "neutral")
 VOCAB_KINDS = ("sentencepiece", "byte")
 # Named rules for a document's loss weight from its critic score ('' = constant weight).

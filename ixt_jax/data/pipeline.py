@@ -131,15 +131,24 @@ def _pack_rows(elements: grain.IterDataset, seq_len: int, pack_bins: int,
   return packed.map(_finish_row)
 
 
+def checked_scan(data_cfg, vocab) -> corpus_lib.Corpus:
+  """The corpus scan of a caller that brings no scanned corpus: the data config is checked first.
+
+  A caller that passes its own `corpus` has resolved and checked its config already (the trainer,
+  in `ixt_jax.train.config`): the config is checked once, where it enters.
+  """
+  config.validate_data_config(data_cfg)
+  return corpus_lib.scan_corpus(data_cfg, vocab)
+
+
 def make_train_elements(data_cfg, vocab, *, seed: int, process_index: int = 0,
                         process_count: int = 1, corpus: corpus_lib.Corpus | None = None,
                         num_epochs: int | None = None) -> grain.IterDataset:
   """This process's training records as row-sized elements (see examples.tokenize), in order."""
-  config.validate_data_config(data_cfg)
   if data_cfg.worker_count and not flags.FLAGS.is_parsed():
     raise RuntimeError("config.data.worker_count > 0 needs parsed absl flags (Grain workers read "
                        "them): run under absl.app.run or call absl.flags.FLAGS.mark_as_parsed()")
-  corpus = corpus or corpus_lib.scan_corpus(data_cfg, vocab)
+  corpus = corpus or checked_scan(data_cfg, vocab)
   order = record_order(len(corpus.train_refs), seed=seed, process_index=process_index,
                        process_count=process_count, num_epochs=num_epochs)
   groups = order.batch(data_cfg.tokenize_group, batch_fn=list).map(
@@ -216,13 +225,12 @@ def make_eval_batches(data_cfg, vocab, *, batch_size: int, condition: str,
   document. The last batch of a domain is padded with empty rows to `batch_size`. Deterministic
   and finite; `document_bytes` summed over a domain's batches is the denominator of bits/byte.
   """
-  config.validate_data_config(data_cfg)
   if split not in ("clean", "all"):
     raise ValueError(f"split={split!r}: expected 'clean' or 'all'")
   if condition not in conditions.CONDITIONS:
     raise ValueError(f"condition={condition!r}: expected one of {conditions.CONDITIONS}")
   sources = sources or conditions.Sources(positive=positive_critique)
-  corpus = corpus or corpus_lib.scan_corpus(data_cfg, vocab)
+  corpus = corpus or checked_scan(data_cfg, vocab)
   settings = formatting.FeedbackSettings.from_config(data_cfg)
   clean = data_cfg.heldout.clean_score
   by_domain: dict[str, list[records.Record]] = {}

@@ -1,7 +1,7 @@
 """Annotated records: parse and validate one record's bytes, and quarantine the ones that fail.
 
 A record is `{"id", "text", "domain", "feedback": {"critique", "score", "critic"}, "meta"?,
-"prompt"?}` (ARCHITECTURE.md); raw records lack "feedback". A record that breaks the contract is
+"prompt"?}` (docs/architecture.md); raw records lack "feedback". A record that breaks the contract is
 never trained on: it is counted by reason and written to a quarantine file with where it came from.
 """
 from __future__ import annotations

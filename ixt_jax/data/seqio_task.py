@@ -98,7 +98,7 @@ def register_seqio_task(name: str, data_cfg, vocab, *, seed: int,
 
   Its only split, 'train', holds `num_epochs` epochs of this seed's records for one process.
   """
-  corpus = corpus or corpus_lib.scan_corpus(data_cfg, vocab)
+  corpus = corpus or pipeline.checked_scan(data_cfg, vocab)
   vocabulary = vocab.to_seqio()
   signature = {**{k: tf.TensorSpec([], tf.string) for k in _STRINGS},
                **{k: tf.TensorSpec([], tf.bool) for k in _FLAGS},

@@ -7,13 +7,14 @@ the on-disk contract lives in one place. A shard holds one UTF-8 JSON object per
 from __future__ import annotations
 
 import json
-import math
 import os
 import uuid
 from collections.abc import Iterable, Iterator
 from typing import Any
 
 from etils import epath
+
+from ixt_jax import rundir
 
 os.environ.setdefault("EPATH_USE_TF", "false")  # keep TensorFlow off the training path
 
@@ -101,27 +102,9 @@ def read_shard(path: epath.PathLike) -> Iterator[bytes]:
       reader.close()
 
 
-def json_safe(value: Any) -> Any:
-  """`value` with every NaN or infinite float replaced by None: JSON has no NaN, and readers choke on it."""
-  if isinstance(value, float):
-    return value if math.isfinite(value) else None
-  if isinstance(value, dict):
-    return {k: json_safe(v) for k, v in value.items()}
-  if isinstance(value, (list, tuple)):
-    return [json_safe(v) for v in value]
-  return value
-
-
-def write_json(path: epath.PathLike, value: Any, **dumps_kwargs) -> None:
-  """Writes `value` as JSON atomically (temp file, then replace): a reader never sees half a file.
-
-  Non-finite floats are written as null (`json_safe`).
-  """
-  path = epath.Path(path)
-  path.parent.mkdir(parents=True, exist_ok=True)
-  tmp = _temporary_sibling(path)
-  tmp.write_text(json.dumps(json_safe(value), indent=2, sort_keys=True, allow_nan=False, **dumps_kwargs))
-  tmp.replace(path)
+def write_json(path: epath.PathLike, value: Any) -> None:
+  """Writes `value` as JSON atomically, non-finite floats as null (the run directory's writer)."""
+  rundir.write_json(path, value)
 
 
 def write_manifest(directory: epath.PathLike, manifest: dict[str, Any]) -> None:

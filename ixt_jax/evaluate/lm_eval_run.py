@@ -20,11 +20,11 @@ from typing import Any
 import jax
 from etils import epath
 
+from ixt_jax import rundir
 from ixt_jax.errors import UserError
 from ixt_jax.evaluate.openai_api import CompletionService, Conditioning, make_handler, resolve_condition
 from ixt_jax.evaluate.run_dir import load_run
-from ixt_jax.evaluate.run_eval import EVAL_FILE, run_positive_critique, update_json
-from ixt_jax.train.loop import SUMMARY_FILE
+from ixt_jax.evaluate.run_eval import run_positive_critique
 
 DEFAULT_INCLUDE = "configs/lm_eval"
 
@@ -85,7 +85,8 @@ def evaluate_lm_eval(run_dir: epath.PathLike, tasks: Sequence[str], include_path
   record = {"tasks": scores, "step": run.step, "limit": limit, "n_samples": results.get("n-samples", {}),
             "lm_eval_version": importlib.metadata.version("lm_eval"), "wall_seconds": time.time() - start}
   if jax.process_index() == 0:
-    update_json(run.path / EVAL_FILE, lambda old: {**old, "lm_eval": {**old.get("lm_eval", {}), name: record}})
-    update_json(run.path / SUMMARY_FILE, lambda summary: {**summary, "eval": {
+    rundir.update_json(rundir.path(run.path, rundir.EVAL),
+                       lambda old: {**old, "lm_eval": {**old.get("lm_eval", {}), name: record}})
+    rundir.update_json(rundir.path(run.path, rundir.SUMMARY), lambda summary: {**summary, "eval": {
         **summary.get("eval", {}), "lm_eval": {**summary.get("eval", {}).get("lm_eval", {}), name: scores}}})
   return {"condition": name, **record}

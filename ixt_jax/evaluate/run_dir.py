@@ -7,7 +7,6 @@ holds a full copy of a sharded parameter.
 from __future__ import annotations
 
 import dataclasses
-import json
 from typing import Any
 
 import ml_collections
@@ -15,15 +14,13 @@ from etils import epath
 from flax import nnx
 from jax.sharding import Mesh
 
+from ixt_jax import rundir
 from ixt_jax.data import config as data_config
 from ixt_jax.data import vocab as vocab_lib
 from ixt_jax.models import ModelConfig, Transformer
 from ixt_jax.parallel.mesh import make_mesh
 from ixt_jax.parallel.sharding import abstract_module
 from ixt_jax.train.checkpoint import restore_params
-
-CONFIG_FILE = "config.json"
-CHECKPOINTS = "checkpoints"
 
 
 @dataclasses.dataclass
@@ -64,14 +61,11 @@ def load_run(run_dir: epath.PathLike, mesh: Mesh | None = None, step: int | None
   `mesh` defaults to the run's own mesh request (`config.mesh`, e.g. all devices on `data`).
   """
   path = epath.Path(run_dir)
-  config_file = path / CONFIG_FILE
-  if not config_file.exists():
-    raise FileNotFoundError(f"{path}: no {CONFIG_FILE}; is this a run directory written by experiments.launch?")
-  resolved = json.loads(config_file.read_text())
-  c = ml_collections.ConfigDict(resolved["config"])
-  model_cfg = ModelConfig.from_dict(resolved["model"])
-  vocab = _find_vocabulary(c, resolved["tokenizer"], resolved.get("vocab_path", ""))
+  resolved = rundir.read_config(path)
+  c = ml_collections.ConfigDict(resolved.config)
+  model_cfg = ModelConfig.from_dict(resolved.model)
+  vocab = _find_vocabulary(c, resolved.tokenizer, resolved.vocab_path)
   mesh = mesh or make_mesh(dict(c.mesh))
   graphdef, abstract = abstract_module(lambda: Transformer(model_cfg, rngs=nnx.Rngs(0)))
-  params, step = restore_params(path / CHECKPOINTS, abstract, mesh, step)
+  params, step = restore_params(path / rundir.CHECKPOINTS, abstract, mesh, step)
   return LoadedRun(path, c, model_cfg, vocab, graphdef, params, mesh, step)

@@ -6,7 +6,6 @@ Writes `eval.json` in the run directory and fills `summary.json`'s `eval.math_em
 from __future__ import annotations
 
 import dataclasses
-import json
 import time
 from collections.abc import Callable
 from typing import Any
@@ -16,9 +15,8 @@ import ml_collections
 from etils import epath
 from jax.sharding import NamedSharding
 
-from ixt_jax import feedback
+from ixt_jax import feedback, rundir
 from ixt_jax.data import corpus as corpus_lib
-from ixt_jax.data import shards
 from ixt_jax.evaluate.run_dir import LoadedRun, load_run
 from ixt_jax.evaluate.sampling import Sampler
 from ixt_jax.evaluate.speed import decode_speed
@@ -27,9 +25,7 @@ from ixt_jax.parallel.rules import logical_to_mesh
 from ixt_jax.parallel.sharding import use_mesh
 from ixt_jax.train import heldout
 from ixt_jax.train.heldout import eval_condition
-from ixt_jax.train.loop import SUMMARY_FILE
 
-EVAL_FILE = "eval.json"
 KEPT_KEYS = ("lm_eval",)  # written by lm_eval_run; a new evaluation of the built-in tasks keeps them
 SPEED_BATCHES = (1, 8)
 _SAMPLES_KEPT = 8  # completions per task score written to eval.json, for reading
@@ -76,14 +72,7 @@ def evaluate_run(run_dir: epath.PathLike, settings: TaskSettings = TaskSettings(
       "wall_seconds": time.time() - start,
   }
   if jax.process_index() == 0:
-    update_json(run.path / EVAL_FILE, lambda old: {**result, **{k: old[k] for k in KEPT_KEYS if k in old}})
-    update_json(run.path / SUMMARY_FILE, lambda summary: {**summary, "eval": {**summary.get("eval", {}),
-                                                                              **report.scores}})
+    rundir.update_json(rundir.path(run.path, rundir.EVAL),
+                       lambda old: {**result, **{k: old[k] for k in KEPT_KEYS if k in old}})
+    rundir.update_summary_eval(run.path, report.scores)
   return result
-
-
-def update_json(path: epath.Path, change: Callable[[dict], dict]) -> None:
-  """Replaces the JSON object in `path` (atomically) by `change(object)`; a missing file is `{}`."""
-  if path.name == SUMMARY_FILE and not path.exists():
-    return  # summary.json marks a finished run: evaluating never creates it
-  shards.write_json(path, change(json.loads(path.read_text()) if path.exists() else {}))

@@ -15,16 +15,11 @@ from etils import epath
 from ixt_jax.data import formatting, shards
 from ixt_jax.errors import ConfigError, DataNotFoundError
 from ixt_jax.evaluate import endpoints
-from ixt_jax.evaluate.run_dir import CONFIG_FILE, load_run
+from ixt_jax import rundir
+from ixt_jax.evaluate.run_dir import load_run
 from ixt_jax.evaluate.run_eval import run_positive_critique
 from ixt_jax.evaluate import steer
 from ixt_jax.evaluate.steer import STEER_FILE, SteerSettings, steer_run
-
-SUMMARY_FILE = "summary.json"
-
-
-def _run_config(run_dir: epath.Path) -> dict[str, Any]:
-  return json.loads((run_dir / CONFIG_FILE).read_text())["config"]
 
 
 def steered(run_dir: epath.PathLike, settings: SteerSettings) -> dict[str, Any]:
@@ -41,11 +36,7 @@ def steered(run_dir: epath.PathLike, settings: SteerSettings) -> dict[str, Any]:
       return done
   run = load_run(path)
   result = steer_run(run, run_positive_critique(run.config), settings)
-  summary_path = path / SUMMARY_FILE
-  if summary_path.exists():
-    summary = json.loads(summary_path.read_text())
-    summary.setdefault("eval", {})["steer"] = result["rates"]
-    shards.write_json(summary_path, summary)
+  rundir.update_summary_eval(path, {"steer": result["rates"]})
   return result
 
 
@@ -57,9 +48,9 @@ def measure(run_dirs: Sequence[str], settings: SteerSettings, bootstrap: int = 1
   runs = []
   for run_dir in run_dirs:
     path = epath.Path(run_dir)
-    if not (path / CONFIG_FILE).exists():
-      raise DataNotFoundError(f"{path}: no {CONFIG_FILE}; is this a run directory written by experiments.launch?")
-    c = _run_config(path)
+    if not rundir.exists(rundir.path(path, rundir.CONFIG)):
+      raise DataNotFoundError(f"{path}: no {rundir.CONFIG}; is this a run directory written by experiments.launch?")
+    c = rundir.read_config(path).config
     runs.append({"method": c["method"], "seed": c["seed"], "dir": str(path), "steer": steered(path, settings)})
   table = endpoints.Runs(runs)
   result = {

@@ -23,20 +23,28 @@ from ixt_jax.data import formatting, shards
 from ixt_jax.evaluate import code_task, humaneval, math_task
 from ixt_jax.evaluate.prompts import prompt_ids
 from ixt_jax.evaluate.sampling import Sampler, SamplingSettings
+from ixt_jax.train.config import eval_tasks, get_run_config
 
 TASKS = ("math", "code", "humaneval")
 SCORE_NAMES = {"math": "math_em", "code": "code_pass1", "humaneval": "humaneval_pass1"}
 _DOMAIN = {"math": "math", "code": "code", "humaneval": "code"}
 UNCONDITIONED = "_unconditioned"
+_DEFAULTS = get_run_config().eval  # the one home of the task-evaluation defaults
 
 
 @dataclasses.dataclass(frozen=True)
 class TaskSettings:
-  tasks: tuple[str, ...] = ("math", "code")
-  max_problems: int = 64  # per task, the first held-out ones (HumanEval: the first by task id)
-  max_new_tokens: int = 256
-  timeout_s: float = 5.0  # per program in the sandbox
+  tasks: tuple[str, ...] = eval_tasks(get_run_config())
+  max_problems: int = _DEFAULTS.max_problems  # per task, the first held-out ones (HumanEval: the first by task id)
+  max_new_tokens: int = _DEFAULTS.max_new_tokens
+  timeout_s: float = _DEFAULTS.timeout_s  # per program in the sandbox
   max_batch: int = 64  # prompts decoded together
+
+  @classmethod
+  def from_config(cls, c: ml_collections.ConfigDict) -> TaskSettings:
+    """The settings a run config asks for (`config.eval`)."""
+    return cls(tasks=eval_tasks(c), max_problems=c.eval.max_problems,
+               max_new_tokens=c.eval.max_new_tokens, timeout_s=c.eval.timeout_s)
 
   def __post_init__(self):
     unknown = sorted(set(self.tasks) - set(TASKS))
@@ -135,7 +143,7 @@ class TaskEvaluator:
 
 def make_task_evaluator(c: ml_collections.ConfigDict, vocab, graphdef: nnx.GraphDef, mesh: Mesh,
                         positive_critique: Callable[[str], str], *, corpus: corpus_lib.Corpus | None = None,
-                        settings: TaskSettings = TaskSettings()) -> TaskEvaluator:
+                        settings: TaskSettings | None = None) -> TaskEvaluator:
   """A callable `(params) -> {"math_em": float, "code_pass1": float, ...}` for the run `c`.
 
   Args:
@@ -145,8 +153,9 @@ def make_task_evaluator(c: ml_collections.ConfigDict, vocab, graphdef: nnx.Graph
     mesh: the mesh the params live on; prompts are split over its data axes.
     positive_critique: domain -> the critique text a prefix-conditioned run is sampled with.
     corpus: `scan_corpus(c.data, vocab)`, to share the trainer's scan; scanned here if None.
-    settings: which tasks, how many problems, token budget, sandbox timeout.
+    settings: which tasks, how many problems, token budget, sandbox timeout (default: `c.eval`'s).
   """
+  settings = settings or TaskSettings.from_config(c)
   feedback = formatting.FeedbackSettings.from_config(c.data)
   builtin = [t for t in settings.tasks if t != "humaneval"]
   raw = []

@@ -16,7 +16,7 @@ from typing import Any
 import fsspec
 import numpy as np
 
-SUMMARY = "summary.json"
+from ixt_jax.rundir import SUMMARY
 REQUIRED = ("method", "n_params", "tokens", "flops")
 ACCURACY_METRICS = ("eval.math_em", "eval.code_pass1")
 N_KINDS = ("non_embedding", "total")

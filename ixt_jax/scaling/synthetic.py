@@ -7,13 +7,12 @@ excess loss, a_max * exp(-(L - E) / scale), so it saturates at a_max as compute 
 """
 from __future__ import annotations
 
-import json
 import types
 from collections.abc import Iterable, Mapping
 
-import fsspec
 import numpy as np
 
+from ixt_jax import rundir
 from ixt_jax.scaling import summaries
 
 CHINCHILLA = {"E": 1.69, "A": 406.4, "B": 410.7, "alpha": 0.34, "beta": 0.28}  # Hoffmann et al. (2022)
@@ -71,9 +70,8 @@ def write_sweep(sweep_dir: str, summary_dicts: list[dict]) -> list[str]:
   """Writes each summary to `<sweep_dir>/<method>/run-<i>/summary.json`; returns the paths."""
   paths = []
   for i, summary in enumerate(summary_dicts):
-    path = f"{str(sweep_dir).rstrip('/')}/{summary['method']}/run-{i:04d}/summary.json"
-    with fsspec.open(path, "wt", auto_mkdir=True) as f:
-      json.dump(summary, f, indent=2)
+    path = rundir.path(f"{str(sweep_dir).rstrip('/')}/{summary['method']}/run-{i:04d}", rundir.SUMMARY)
+    rundir.write_json(path, summary)
     paths.append(path)
   return paths
 

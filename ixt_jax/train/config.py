@@ -1,8 +1,10 @@
 """The run config every stage shares (model, mesh, optimizer, schedule, data), and its checks.
 
 Configs in `configs/` start from `get_run_config()` and change fields; the dict is locked, so an
-override of a key that does not exist fails at flag parsing, naming the key. `validate_run_config`
-checks the numbers that depend on each other before anything is compiled.
+override of a key that does not exist fails at flag parsing, naming the key. `resolve_run_config`
+is the one entry: it copies the caller's config, fills the run-directory defaults, builds the mesh
+and checks everything that can be checked before any data is read or anything compiled
+(`validate_run_config`, then the model's shape against the mesh); the library takes the result as given.
 """
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import ml_collections
 from etils import epath
 from ml_collections import config_dict
 
+from ixt_jax import rundir
 from ixt_jax.data.config import get_data_config, validate_data_config
 from ixt_jax.errors import ConfigError
 from ixt_jax.models.config import ModelConfig
@@ -100,6 +103,15 @@ def model_config(c: ml_collections.ConfigDict, vocab_size: int) -> ModelConfig:
   fields.update(tie_embeddings=c.model.tie_embeddings, compute_dtype=c.model.compute_dtype,
                 remat=c.model.remat, scan_layers=c.model.scan_layers)
   return ModelConfig.from_dict(fields)
+
+
+def resolve_run_config(c: ml_collections.ConfigDict, workdir: epath.PathLike) -> ml_collections.ConfigDict:
+  """A locked copy of `c` with the run directory's defaults filled in (the caller's `c` is untouched)."""
+  c = c.copy_and_resolve_references()
+  if not c.data.quarantine_dir:
+    c.data.quarantine_dir = rundir.path(workdir, rundir.QUARANTINE)
+  c.lock()
+  return c
 
 
 def eval_tasks(c: ml_collections.ConfigDict) -> tuple[str, ...]:

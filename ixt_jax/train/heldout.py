@@ -116,3 +116,16 @@ def evaluate_sets(eval_step, params, sets: dict[str, dict[str, list[dict]]], to_
     results[name]["all_domains"] = _figures(sum(sums.values(), np.zeros(3)))
   return results
 
+
+
+def summary_eval(results: dict) -> dict:
+  """The held-out part of summary.json's `eval`, from `evaluate_sets`' results."""
+  return {
+      "loss": results["clean"]["all_domains"]["loss"],
+      "bits_per_byte": results["clean"]["all_domains"]["bits_per_byte"],
+      "loss_all": results["all"]["all_domains"]["loss"],
+      "loss_unconditioned": results["unconditioned"]["all_domains"]["loss"],
+      "loss_true_critique": results["true_critique"]["all_domains"]["loss"],
+      "bits_per_byte_unconditioned": results["unconditioned"]["all_domains"]["bits_per_byte"],
+      "per_domain": {name: {d: r["loss"] for d, r in by_domain.items()} for name, by_domain in results.items()},
+  }

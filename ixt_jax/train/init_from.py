@@ -2,13 +2,12 @@
 directory's latest checkpoint, or a Hugging Face Llama checkpoint (config.json + safetensors)."""
 from __future__ import annotations
 
-import json
-
 import jax
 from etils import epath
 from flax import nnx
 from jax.sharding import Mesh
 
+from ixt_jax import rundir
 from ixt_jax.errors import ConfigError
 from ixt_jax.interop import llama
 from ixt_jax.models import ModelConfig, Transformer
@@ -28,16 +27,15 @@ def load_params(source: epath.PathLike, model_cfg: ModelConfig, mesh: Mesh):
   source = epath.Path(source)
   if llama.is_llama_dir(source):
     return _load_llama(source, model_cfg, mesh)
-  config_file = source / "config.json"
-  if not config_file.exists():
-    raise FileNotFoundError(f"config.train.init_from={str(source)!r}: no config.json there")
-  earlier = ModelConfig.from_dict(json.loads(config_file.read_text())["model"])
+  if not rundir.exists(rundir.path(source, rundir.CONFIG)):
+    raise FileNotFoundError(f"config.train.init_from={str(source)!r}: no {rundir.CONFIG} there")
+  earlier = ModelConfig.from_dict(rundir.read_config(source).model)
   if _shape(earlier) != _shape(model_cfg):
     raise ValueError(f"config.train.init_from: {source} trained {_shape(earlier)}, this run builds {_shape(model_cfg)}")
-  if not (source / "checkpoints").exists():
-    raise FileNotFoundError(f"config.train.init_from={str(source)!r}: no checkpoints in {source}")
+  if not (source / rundir.CHECKPOINTS).exists():
+    raise FileNotFoundError(f"config.train.init_from={str(source)!r}: no {rundir.CHECKPOINTS} in {source}")
   abstract = abstract_module(lambda: Transformer(model_cfg, rngs=nnx.Rngs(0)))[1]
-  return restore_params(source / "checkpoints", abstract, mesh)[0]
+  return restore_params(source / rundir.CHECKPOINTS, abstract, mesh)[0]
 
 
 def _load_llama(hf_dir: epath.Path, model_cfg: ModelConfig, mesh: Mesh):

@@ -1,51 +1,58 @@
-"""metrics.jsonl (one JSON object a line) and TensorBoard scalars, written by process 0 only.
+"""metrics.jsonl and TensorBoard scalars, written by process 0 only.
 
-An optional `tracker` (ixt_jax.train.wandb_writer.WandbWriter) receives the same scalars.
+The JSON lines are written whole (`rundir.MetricsFile`, correct on a bucket) every `flush_seconds`,
+and at every checkpoint and the end, so what a checkpoint resumes from is always on disk. An optional
+`tracker` (ixt_jax.train.wandb_writer.WandbWriter) receives the same scalars.
 """
 from __future__ import annotations
 
-import json
+import time
 from typing import Any
 
 from etils import epath
 
-from ixt_jax.data import shards
-
-METRICS_FILE = "metrics.jsonl"
+from ixt_jax import rundir
 
 
 class MetricsWriter:
 
-  def __init__(self, workdir: epath.PathLike, enabled: bool, tracker=None):
-    self._path = epath.Path(workdir) / METRICS_FILE
+  def __init__(self, workdir: epath.PathLike, enabled: bool, tracker=None, flush_seconds: float = 5.0):
+    self._file = rundir.MetricsFile(workdir)
     self._enabled = enabled
     self._tracker = tracker
+    self._flush_seconds = flush_seconds
+    self._last_flush = -float("inf")
     self._tensorboard = None
     if enabled:
       from tensorboardX import SummaryWriter  # pylint: disable=g-import-not-at-top
-      self._tensorboard = SummaryWriter(str(epath.Path(workdir) / "tensorboard"))
+      self._tensorboard = SummaryWriter(rundir.path(workdir, rundir.TENSORBOARD))
 
   def drop_after(self, step: int) -> None:
     """On resume: forget lines logged after the checkpoint, so each step appears once."""
-    if not self._enabled or not self._path.exists():
-      return
-    lines = [line for line in self._path.read_text().splitlines() if json.loads(line)["step"] <= step]
-    self._path.write_text("".join(line + "\n" for line in lines))
+    if self._enabled:
+      self._file.truncate(step)
 
   def write(self, step: int, metrics: dict[str, Any]) -> None:
     if not self._enabled:
       return
-    with self._path.open("a") as f:
-      f.write(json.dumps(shards.json_safe({"step": step, **metrics}), sort_keys=True, allow_nan=False) + "\n")
+    self._file.add(step, metrics)
     scalars = {name: value for name, value in _flatten(metrics)
                if isinstance(value, (int, float)) and not isinstance(value, bool)}
     for name, value in scalars.items():
       self._tensorboard.add_scalar(name, value, step)
     if self._tracker is not None:
       self._tracker.log(step, scalars)
+    if time.time() - self._last_flush >= self._flush_seconds:
+      self.flush()
+
+  def flush(self) -> None:
+    if self._enabled:
+      self._file.flush()
+      self._last_flush = time.time()
 
   def close(self, summary: dict[str, Any] | None = None) -> None:
-    """Closes the writers; `summary` (the run's summary.json) goes to the tracker."""
+    """Writes what is left and closes the writers; `summary` (the run's summary.json) goes to the tracker."""
+    self.flush()
     if self._tensorboard is not None:
       self._tensorboard.close()
     if self._tracker is not None:
@@ -58,8 +65,3 @@ def _flatten(metrics: dict[str, Any], prefix: str = ""):
       yield from _flatten(value, f"{prefix}{key}/")
     else:
       yield prefix + key, value
-
-
-def read_metrics(workdir: epath.PathLike) -> list[dict[str, Any]]:
-  path = epath.Path(workdir) / METRICS_FILE
-  return [json.loads(line) for line in path.read_text().splitlines()] if path.exists() else []

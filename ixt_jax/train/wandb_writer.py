@@ -6,14 +6,14 @@ workdir, so a resumed run logs into the same W&B run (W&B ignores steps it alrea
 """
 from __future__ import annotations
 
-import json
+import dataclasses
 import uuid
 from typing import Any
 
 import ml_collections
 from etils import epath
 
-RUN_ID_FILE = "wandb_run_id"
+from ixt_jax import rundir
 
 
 class WandbWriter:
@@ -23,7 +23,7 @@ class WandbWriter:
                name: str = "", group: str = ""):
     import wandb  # pylint: disable=g-import-not-at-top
     workdir = epath.Path(workdir)
-    id_file = workdir / RUN_ID_FILE
+    id_file = workdir / rundir.WANDB_RUN_ID
     if not id_file.exists():
       id_file.write_text(uuid.uuid4().hex[:12])
     local = "://" not in str(workdir)  # W&B writes its files locally: beside the run, or in ./wandb
@@ -44,5 +44,5 @@ def make_wandb_writer(c: ml_collections.ConfigDict, workdir: epath.PathLike) -> 
   """The run's W&B writer (call after config.json is written), or None when `c.wandb.project` is unset."""
   if not c.wandb.project:
     return None
-  resolved = json.loads((epath.Path(workdir) / "config.json").read_text())
+  resolved = dataclasses.asdict(rundir.read_config(workdir))
   return WandbWriter(workdir, resolved, c.wandb.project, c.wandb.entity, c.wandb.name, c.wandb.group)
