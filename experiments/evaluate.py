@@ -1,12 +1,20 @@
-"""Evaluate a finished run: python -m experiments.evaluate --run_dir=DIR [--tasks=math,code,humaneval]
+"""Evaluate runs.
 
-Held-out loss under every condition, math exact match, code pass@1 (and HumanEval when asked),
-decode tokens/s; writes DIR/eval.json and the task scores into DIR/summary.json's "eval".
-With --lm_eval_tasks, lm-eval-harness tasks too (pip install -e ".[lm_eval]"), scored against the
-run served in-process under --lm_eval_condition, recorded as eval.lm_eval.<condition> in both files:
-  python -m experiments.evaluate --run_dir=DIR --builtin=false \
-      --lm_eval_tasks=ixt_arith_choice,ixt_arith_answer --lm_eval_condition=positive
+One run:   python -m experiments.evaluate --run_dir=DIR [--tasks=math,code,humaneval]
+  Held-out loss under every condition, math exact match, code pass@1 (and HumanEval when asked),
+  decode tokens/s; writes DIR/eval.json and the task scores into DIR/summary.json's "eval".
+  With --lm_eval_tasks, lm-eval-harness tasks too (pip install -e ".[lm_eval]"), scored against the
+  run served in-process under --lm_eval_condition, recorded as eval.lm_eval.<condition> in both files:
+    python -m experiments.evaluate --run_dir=DIR --builtin=false \
+        --lm_eval_tasks=ixt_arith_choice,ixt_arith_answer --lm_eval_condition=positive
+
+A set of runs (information use): python -m experiments.evaluate --runs=DIR1,DIR2,... [--out=DIR]
+  Samples every run under the conditions it trained with on the same fresh prompts and keys
+  (ixt_jax.evaluate.steer; skipped where DIR/steer.json exists), then prints the flaw and
+  well-formed rates and the primary endpoints with bootstrap intervals (ixt_jax.evaluate.endpoints);
+  --out gets endpoints.json. A run directory pattern may use * (e.g. --runs='runs/pilot/*').
 """
+import glob
 import json
 import os
 
@@ -21,7 +29,7 @@ from ixt_jax.evaluate.run_eval import evaluate_run
 from ixt_jax.evaluate.tasks import TASKS, TaskSettings
 from experiments import cli
 
-_RUN_DIR = flags.DEFINE_string("run_dir", None, "run directory written by experiments.launch", required=True)
+_RUN_DIR = flags.DEFINE_string("run_dir", None, "run directory written by experiments.launch")
 _DEFAULT = TaskSettings()  # the run config's `eval` defaults
 _BUILTIN = flags.DEFINE_bool("builtin", True, "held-out loss, the built-in --tasks and sampling speed")
 _TASKS = flags.DEFINE_list("tasks", list(_DEFAULT.tasks), f"tasks to score, some of {list(TASKS)}")
@@ -34,11 +42,34 @@ _LM_EVAL_CONDITION = flags.DEFINE_enum("lm_eval_condition", "auto", ("auto",) + 
                                        "conditioning of every lm-eval request; auto: the run's method")
 _LM_EVAL_DOMAIN = flags.DEFINE_string("lm_eval_domain", "text", "domain of the positive / negative critique")
 _LM_EVAL_LIMIT = flags.DEFINE_integer("lm_eval_limit", None, "documents per lm-eval task (default: all)")
+_RUNS = flags.DEFINE_list("runs", [], "run directories (or patterns) whose information use to measure")
+_DOMAINS = flags.DEFINE_list("domains", ["math", "code", "text"], "steer domains")
+_PROMPTS = flags.DEFINE_integer("prompts", 32, "fresh steer prompts per domain")
+_SAMPLES = flags.DEFINE_integer("samples", 4, "samples per prompt and condition (temperature 1)")
+_STEER_TOKENS = flags.DEFINE_integer("steer_tokens", 128, "token budget per steer sample")
+_BOOTSTRAP = flags.DEFINE_integer("bootstrap", 1000, "bootstrap draws of the endpoints' intervals")
+_OUT = flags.DEFINE_string("out", "", "where endpoints.json goes ('' = not written)")
+
+
+def evaluate_set() -> dict:
+  from ixt_jax.evaluate import steer_set  # pylint: disable=g-import-not-at-top
+  from ixt_jax.evaluate.steer import SteerSettings  # pylint: disable=g-import-not-at-top
+  dirs = sorted({d for pattern in _RUNS.value for d in (glob.glob(pattern) or [pattern])})
+  settings = SteerSettings(domains=tuple(_DOMAINS.value), prompts=_PROMPTS.value, samples=_SAMPLES.value,
+                           max_new_tokens=_STEER_TOKENS.value)
+  result = steer_set.measure(dirs, settings, bootstrap=_BOOTSTRAP.value, out=_OUT.value or None)
+  print(steer_set.format_report(result))
+  return result
 
 
 def main(argv):
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments {argv[1:]}")
+  if bool(_RUN_DIR.value) == bool(_RUNS.value):
+    raise ConfigError("pass exactly one of --run_dir (one run) and --runs (a set of runs)")
+  if _RUNS.value:
+    evaluate_set()
+    return
   if not _BUILTIN.value and not _LM_EVAL_TASKS.value:
     raise ConfigError("--builtin=false needs --lm_eval_tasks: there would be nothing to evaluate")
   report = {}

@@ -133,12 +133,15 @@ class Summary:
   bad_records: dict[str, int]
   eval: dict[str, Any]  # held-out losses, task scores (None until scored), per-domain losses
   budget: str | None = None  # the IsoFLOP budget a sweep planned this run for
+  feedback_token_share: float | None = None  # critique tokens / all tokens trained on
+  condition: str | None = None  # the condition eval.loss was scored under (conditions.own_condition)
   extra: dict[str, Any] = dataclasses.field(default_factory=dict)  # keys other writers added
 
   def to_dict(self) -> dict[str, Any]:
     d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}
-    if d["budget"] is None:
-      del d["budget"]
+    for optional in ("budget", "feedback_token_share", "condition"):  # absent from older summaries
+      if d[optional] is None:
+        del d[optional]
     return {**d, **self.extra}
 
   @classmethod

@@ -11,28 +11,43 @@ def corpus_dir(tmp_path_factory):
   return make_corpus(tmp_path_factory.mktemp("controls") / "corpus", 90)
 
 
-def _formatted(corpus_dir, control):
+def _formatted(corpus_dir, control, donors="domain"):
   c = tiny_config(corpus_dir)
   c.data.feedback.control = control
+  c.data.feedback.donors = donors
   vocab = vocab_lib.load_vocabulary(c.data)
   corpus = scan_corpus(c.data, vocab)
   settings = formatting.FeedbackSettings.from_config(c.data)
   reader = corpus.reader()
-  return [pipeline.format_row(reader, corpus.train_refs, row, 0, settings, seed=0)
+  domain_rows = corpus.domain_rows()
+  return [pipeline.format_row(reader, corpus.train_refs, row, 0, settings, 0, domain_rows[corpus.train_domains[row]])
           for row in range(len(corpus.train_refs))]
+
+
+def _domains(corpus_dir):
+  c = tiny_config(corpus_dir)
+  corpus = scan_corpus(c.data, vocab_lib.load_vocabulary(c.data))
+  return [corpus.domains[d] for d in corpus.train_domains]
 
 
 def _critique(template_text):
   return template_text.removeprefix("<critique>").removesuffix("</critique>")
 
 
-def test_shuffled_control_shows_other_documents_critiques_from_the_same_pool(corpus_dir):
-  own, shuffled = _formatted(corpus_dir, ""), _formatted(corpus_dir, "shuffled")
+@pytest.mark.parametrize("donors", ["domain", "any"])
+def test_shuffled_control_shows_other_documents_critiques_from_the_same_pool(corpus_dir, donors):
+  own, shuffled = _formatted(corpus_dir, ""), _formatted(corpus_dir, "shuffled", donors)
   assert [a.text for a in own] == [b.text for b in shuffled]  # same documents, same order
   moved = sum(a.critique != b.critique for a, b in zip(own, shuffled))
   assert moved > 0.8 * len(own)
   pool = {a.critique for a in own}
   assert all(b.critique in pool for b in shuffled)  # real critiques, of other documents
+  domains = _domains(corpus_dir)
+  domain_of = {}
+  for a, domain in zip(own, domains):  # a critique's domain is its document's
+    domain_of.setdefault(a.critique, set()).add(domain)
+  same = [domain in domain_of[b.critique] for b, domain in zip(shuffled, domains)]
+  assert all(same) if donors == "domain" else not all(same)
 
 
 def test_neutral_control_is_as_long_as_the_critique_and_says_nothing(corpus_dir):

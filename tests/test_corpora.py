@@ -121,3 +121,27 @@ app.run(main)
   assert manifest["records"] == 60 and manifest["domains"] == {"math": 30, "code": 20, "text": 10}
   records = [json.loads(b) for path in shards.list_shards(out) for b in shards.read_shard(path)]
   assert len(records) == 60 and {r["domain"] for r in records} == set(DOMAINS)
+
+
+def test_actionable_flaw_regime_plants_only_flaws_a_small_model_can_produce_and_avoid():
+  from ixt_jax.data.corpora import python_functions
+  from ixt_jax.feedback.math_verifier import ANSWER_LINE, step_lines
+  math = generate("math", 80, 0, flaw_fraction=0.7, flaws="wrong_answer")
+  flawed = [r for r in math if r["meta"]["flaw"]]
+  assert {r["meta"]["flaw"] for r in flawed} == {"wrong_answer"} and len(flawed) > 0.5 * len(math)
+  for r in flawed:  # the answer disagrees with the last written step, which is right; the flawed line says so
+    last = step_lines(r["text"])[-1]
+    assert int(ANSWER_LINE.search(r["text"])[1]) != last[3] == r["meta"]["answer"]
+    assert r["text"].splitlines()[r["meta"]["flaw_line"]].startswith("Answer:")
+  code = generate("code", 80, 0, flaw_fraction=0.7, bug="fixed", exclude_templates="gcd,clamp")
+  assert not {"gcd", "clamp"} & {r["meta"]["template"] for r in code}
+  for template in {r["meta"]["template"] for r in code if r["meta"]["flaw"]}:  # one fixed bug per template
+    kinds = {r["meta"]["flaw"] for r in code if r["meta"]["template"] == template and r["meta"]["flaw"]}
+    assert len(kinds) == 1, (template, kinds)
+  text = generate("text", 20, 0, flaw_fraction=1.0, flaws="noise")
+  assert {r["meta"]["flaw"] for r in text} == {"noise"}
+  assert generate("text", 5, 0, start=15)[0]["id"] == generate("text", 20, 0)[15]["id"]  # fresh records follow
+  assert generate("math", 3, 0, start=80) == generate("math", 83, 0)[80:]
+  with pytest.raises(ValueError, match="flaws='typo'"):
+    generate("math", 3, 0, flaws="typo")
+  assert python_functions.fixed_slot("{{a|b|off_by_one}} {{c|d|wrong_operator}}") == 1

@@ -61,7 +61,7 @@ def test_batch_contract(corpus_dir, vocab):
         "tokens": (np.int32, (3, SEQ_LEN)), "loss_weights": (np.float32, (3, SEQ_LEN)),
         "segment_ids": (np.int32, (3, SEQ_LEN)), "positions": (np.int32, (3, SEQ_LEN)),
         "document_tokens": (np.int32, (3,)), "documents": (np.int32, (3,)),
-        "document_bytes": (np.int32, (3,))}
+        "document_bytes": (np.int32, (3,)), "critique_tokens": (np.int32, (3,))}
     padding = batch["segment_ids"] == 0
     assert (batch["tokens"][padding] == 0).all() and (batch["loss_weights"][padding] == 0).all()
     assert (batch["loss_weights"][batch["positions"] == 0] == 0).all()  # every target has a context
@@ -75,14 +75,17 @@ def test_batch_contract(corpus_dir, vocab):
 
 def test_default_weights_zero_on_critique_one_on_document(corpus_dir, vocab):
   close = vocab.special_ids["</critique>"]
-  batches = take(make_config(corpus_dir), vocab, 6)
+  batches = take(make_config(corpus_dir, **{"feedback.repeat": "every"}), vocab, 6)
+  critique_tokens = 0
   for tokens, weights in itertools.chain.from_iterable(segments(b) for b in batches):
     assert tokens[0] == vocab.special_ids["<critique>"]  # every chunk carries its critique
     end = int(np.argmax(tokens == close)) + 1
     assert tokens[end - 1] == close and end < len(tokens)  # ... and at least one document token
     assert (weights[:end] == 0).all() and (weights[end:] == 1).all()
+    critique_tokens += end
   document_tokens = sum(int((b["loss_weights"] > 0).sum()) for b in batches)
   assert sum(int(b["document_tokens"].sum()) for b in batches) == document_tokens
+  assert sum(int(b["critique_tokens"].sum()) for b in batches) == critique_tokens
 
 
 def test_placement_none_has_no_critique_tokens(corpus_dir, vocab):
@@ -96,7 +99,7 @@ def test_placement_none_has_no_critique_tokens(corpus_dir, vocab):
 
 
 def test_suffix_placement_trains_on_the_critique(corpus_dir, vocab):
-  cfg = make_config(corpus_dir, **{"feedback.placement": "suffix"})
+  cfg = make_config(corpus_dir, **{"feedback.placement": "suffix", "feedback.repeat": "every"})
   for tokens, weights in itertools.chain.from_iterable(segments(b) for b in take(cfg, vocab, 4)):
     assert tokens[0] == vocab_lib.EOS_ID and tokens[-1] == vocab.special_ids["</critique>"]
     start = int(np.argmax(tokens == vocab.special_ids["<critique>"]))
@@ -104,7 +107,7 @@ def test_suffix_placement_trains_on_the_critique(corpus_dir, vocab):
 
 
 def test_quality_tokens_replace_the_critique(corpus_dir, vocab):
-  cfg = make_config(corpus_dir, **{"feedback.kind": "quality_token"})
+  cfg = make_config(corpus_dir, **{"feedback.kind": "quality_token", "feedback.repeat": "every"})
   quality_ids = [vocab.special_ids[t] for t in vocab_lib.QUALITY_TOKENS]
   for tokens, weights in itertools.chain.from_iterable(segments(b) for b in take(cfg, vocab, 3)):
     assert tokens[0] in quality_ids and weights[0] == 0 and (weights[1:] == 1).all()
@@ -131,7 +134,7 @@ def test_long_documents_are_chunked_with_the_critique_repeated(vocab):
   text = synthetic._material()["code"][0] * 3
   item = formatting.Formatted(critique="<critique>Too long.</critique>", critique_after=False,
                               prompt=None, text=text, document_weight=1.0, critique_weight=0.0,
-                              prompt_weight=0.0)
+                              prompt_weight=0.0, critique_every_chunk=True)
   critique = vocab.encode(item.critique)
   elements = examples.tokenize([item], vocab, SEQ_LEN)
   assert len(elements) > 3
@@ -144,6 +147,23 @@ def test_long_documents_are_chunked_with_the_critique_repeated(vocab):
     assert element["document_tokens"] == len(element["tokens"]) - len(critique)
   assert body == vocab.encode(text) + [vocab_lib.EOS_ID]
   assert sum(e["document_bytes"] for e in elements) == len(text.encode())
+  assert [e["critique_tokens"] for e in elements] == [len(critique)] * len(elements)
+
+
+def test_repeat_first_shows_a_long_documents_critique_once(vocab):
+  text = synthetic._material()["code"][0] * 3
+  item = formatting.Formatted(critique="<critique>Too long.</critique>", critique_after=False,
+                              prompt=None, text=text, document_weight=1.0, critique_weight=0.0,
+                              prompt_weight=0.0, critique_every_chunk=False)
+  critique = vocab.encode(item.critique)
+  elements = examples.tokenize([item], vocab, SEQ_LEN)
+  assert len(elements) > 3 and elements[0]["tokens"][:len(critique)].tolist() == critique
+  body = elements[0]["tokens"][len(critique):].tolist()
+  for element in elements[1:]:  # later chunks open like an uncritiqued document
+    assert element["tokens"][0] == vocab_lib.EOS_ID and element["loss_weights"][0] == 0
+    body += element["tokens"][1:].tolist()
+  assert body == vocab.encode(text) + [vocab_lib.EOS_ID]
+  assert [e["critique_tokens"] for e in elements] == [len(critique)] + [0] * (len(elements) - 1)
 
 
 def test_prompt_records_weight_only_the_response(vocab):
@@ -259,7 +279,7 @@ def test_eval_conditions_score_the_same_document_tokens(placement, corpus_dir, v
     return f"Flawless {domain}: correct, clear and complete."
 
   scored = {}
-  for condition in formatting.CONDITIONS:
+  for condition in ("none", "true", "positive"):
     batches = pipeline.make_eval_batches(cfg, vocab, batch_size=4, condition=condition,
                                          positive_critique=positive, split="all", corpus=corpus)
     assert sorted(batches) == ["code", "math", "text"]

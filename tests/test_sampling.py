@@ -64,7 +64,7 @@ def test_greedy_where_temperature_is_zero_and_sampling_stays_in_the_nucleus():
   probs = np.array([0.45, 0.3, 0.15, 0.1])
   logits = jnp.log(jnp.asarray(np.tile(probs, (4000, 1)), jnp.float32))
   rows = len(logits)
-  key = jax.random.key(0)
+  key = jax.random.split(jax.random.key(0), rows)  # one key per row
   greedy = choose_tokens(logits, jnp.zeros(rows), jnp.ones(rows), key)
   assert np.all(np.asarray(greedy) == 0)
   tiny_nucleus = choose_tokens(logits, jnp.ones(rows), jnp.full(rows, 1e-3), key)

@@ -12,8 +12,9 @@ from ixt_jax.data import vocab as vocab_lib
 RECORDS = SYNTHETIC_RECORDS  # the sample the `vocab` fixture (conftest.py) trains on
 
 
-@pytest.mark.parametrize("placement", ["prefix", "suffix", "none"])
-def test_seqio_task_gives_the_grain_ids(placement, vocab, tmp_path):
+@pytest.mark.parametrize("placement,repeat", [("prefix", "first"), ("prefix", "every"), ("suffix", "first"),
+                                              ("none", "first")])
+def test_seqio_task_gives_the_grain_ids(placement, repeat, vocab, tmp_path):
   seqio_task = pytest.importorskip("ixt_jax.data.seqio_task")
   with_prompts = [dict(r, prompt=f"Question {i}?") if i % 4 == 0 else r for i, r in enumerate(RECORDS[:90])]
   cfg = config.get_data_config()
@@ -21,10 +22,11 @@ def test_seqio_task_gives_the_grain_ids(placement, vocab, tmp_path):
   cfg.seq_len = 96  # long documents get chunked
   cfg.quarantine_dir = str(tmp_path / "quarantine")
   cfg.feedback.placement = placement
+  cfg.feedback.repeat = repeat
   cfg.feedback.dropout = 0.3
   corpus = pipeline.scan_corpus(cfg, vocab)
   grain_elements = list(pipeline.make_train_elements(cfg, vocab, seed=4, corpus=corpus, num_epochs=1))
-  task = seqio_task.register_seqio_task(f"ixt_test_{placement}", cfg, vocab, seed=4, corpus=corpus)
+  task = seqio_task.register_seqio_task(f"ixt_test_{placement}_{repeat}", cfg, vocab, seed=4, corpus=corpus)
   seqio_elements = list(task.get_dataset(None, split="train", shuffle=False).as_numpy_iterator())
   assert len(seqio_elements) == len(grain_elements) > len(corpus.train_refs)
   for g, s in zip(grain_elements, seqio_elements):

@@ -74,6 +74,8 @@ def test_training_run_lowers_loss_and_writes_the_contract(tmp_path):
     assert key in summary["eval"], key
   assert summary["tokens"] == 40 * 8 * 128
   assert 0 < summary["doc_tokens"] < summary["tokens"]  # critiques and padding are not documents
+  assert 0 < summary["feedback_token_share"] < 1 - summary["doc_tokens"] / summary["tokens"]
+  assert summary["condition"] == "positive"
   assert summary["flops"] == summary["tokens"] * summary["flops_per_token"]
   assert list((tmp_path / "run" / "tensorboard").iterdir())
   assert json.loads((tmp_path / "run" / "config.json").read_text())["config"]["method"] == "ixt"

@@ -139,6 +139,7 @@ def test_checkpoint_from_8_devices_restores_on_4_and_1_and_training_continues(co
 
 def test_conditioning_cooldown_drops_critiques_from_the_same_stream_position(corpus, tmp_path):
   c = tiny_config(corpus, steps=8, checkpoint_every=4, conditioning_cooldown=0.5)
+  c.data.feedback.repeat = "every"  # every row of a conditioned batch then opens with a critique
   vocab = vocab_lib.load_vocabulary(c.data)
   critique_open = vocab.encode(vocab_lib.CRITIQUE_OPEN)[0]
   conditioned = pipeline.make_train_iterator(c.data, vocab, batch_size=8, seed=0)
@@ -146,6 +147,7 @@ def test_conditioning_cooldown_drops_critiques_from_the_same_stream_position(cor
     assert (next(conditioned)["tokens"] == critique_open).any()
   position = conditioned.get_state()
   cooled_cfg = tiny_config(corpus)
+  cooled_cfg.data.feedback.repeat = "every"
   cooled_cfg.data.feedback.dropout = 1.0
   cooled = pipeline.make_train_iterator(cooled_cfg.data, vocab, batch_size=8, seed=0)
   cooled.set_state(position)

@@ -10,6 +10,7 @@ def get_config() -> ml_collections.ConfigDict:
   config.critic = "builtin"  # or "served" (see configs/annotate/served.py)
   config.batch_size = 256  # records per critic call
   config.keep_existing_feedback = True  # records that already carry feedback (human) keep it
+  config.giveaway = False  # the positive control: critiques of flawed records quote the flawed line
   config.cache = True  # judge identical texts once (cache/ in the output directory)
   # Records of a domain with no verifier (web, say) go to this domain's critic; "fail": refuse such
   # a corpus before any work, listing the known domains.

@@ -60,7 +60,9 @@ def get_config(arg: str = "grid"):
   c.rules.update({"lr_reference": 5e-3, "lr_exponent": 0.0, "n_reference": 98624, "batch_reference": 8,
                   "batch_multiple": 8, "warmup_fraction": 0.1})
   c.methods = {"ixt": (), "ixt_cooldown": ("train.conditioning_cooldown=0.2",), "baseline": ()}
-  c.overrides = ("train.eval_batch_size=32",)
+  # Pinned to what the committed results were trained with: the critique before every chunk, and
+  # shuffled critiques drawn from any record.
+  c.overrides = ("train.eval_batch_size=32", "data.feedback.repeat=every", "data.feedback.donors=any")
   c.log_every = 100
   c.checkpoint_every = 500
   c.fit.bootstrap = 1000

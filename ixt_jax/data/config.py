@@ -13,6 +13,9 @@ from ml_collections import config_dict
 from ixt_jax.errors import ConfigError
 
 PLACEMENTS = ("prefix", "suffix", "none")
+# How often a long document's critique is shown: with its first chunk only, or with every chunk.
+REPEATS = ("first", "every")
+DONORS = ("domain", "any")
 FEEDBACK_KINDS = ("critique", "quality_token")
 # Controls that separate the critique's information from its extra tokens (docs/architecture.md).
 CONTROLS = ("", "shuffled", "neutral")
@@ -40,11 +43,16 @@ def get_data_config() -> ml_collections.ConfigDict:
   cfg.feedback.placement = "prefix"
   cfg.feedback.kind = "critique"  # or quality_token: the score bucket <quality_0..4> replaces the text
   cfg.feedback.template = "<critique>{critique}</critique>"
+  # A document longer than a row is cut into chunks: 'first' shows its critique once, with the first
+  # chunk (the critique at its true cost); 'every' repeats it before every chunk (the v1 CPU study)
+  cfg.feedback.repeat = "first"
   cfg.feedback.dropout = 0.0  # chance a record's critique is left out (redrawn every epoch)
   cfg.feedback.annotated_fraction = 1.0  # share of records that keep their annotation at all
   # '' = the record's own critique; 'shuffled' = another record's; 'neutral' = an uninformative
   # prefix of the same length
   cfg.feedback.control = ""
+  # Whose critique 'shuffled' shows: a record of the same domain, or any record (the v1 CPU study)
+  cfg.feedback.donors = "domain"
   cfg.feedback.weight = ml_collections.ConfigDict()
   # None = per the batch contract: 0 before the document (prefix), 1 after it (suffix).
   cfg.feedback.weight.critique = config_dict.placeholder(float)
@@ -108,6 +116,10 @@ def validate_data_config(cfg: ml_collections.ConfigDict) -> None:
     _fail("feedback.placement", fb.placement, f"one of {PLACEMENTS}")
   if fb.kind not in FEEDBACK_KINDS:
     _fail("feedback.kind", fb.kind, f"one of {FEEDBACK_KINDS}")
+  if fb.repeat not in REPEATS:
+    _fail("feedback.repeat", fb.repeat, f"one of {REPEATS}")
+  if fb.donors not in DONORS:
+    _fail("feedback.donors", fb.donors, f"one of {DONORS}")
   if fb.control not in CONTROLS:
     _fail("feedback.control", fb.control, f"one of {CONTROLS}")
   if not isinstance(fb.template, str) or fb.template.count("{critique}") != 1:

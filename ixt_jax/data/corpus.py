@@ -36,6 +36,8 @@ class Corpus:
     shard_paths: every shard of the corpus, in scan order.
     train_refs: int64 [N, 3] references (shard index, position, byte length) of training records,
       in scan order.
+    train_domains: int32 [N] each training record's domain, an index into `domains`.
+    domains: the corpus's domain names, sorted.
     heldout: held-out records, one per distinct content, ordered by content hash.
     bad_counts: refused records by reason (records.REASONS).
     records_seen: valid and refused records together.
@@ -43,6 +45,8 @@ class Corpus:
   """
   shard_paths: tuple[str, ...]
   train_refs: np.ndarray
+  train_domains: np.ndarray
+  domains: tuple[str, ...]
   heldout: tuple[records.Record, ...]
   bad_counts: dict[str, int]
   records_seen: int
@@ -50,6 +54,10 @@ class Corpus:
 
   def reader(self) -> source.ShardReader:
     return source.ShardReader(self.shard_paths)
+
+  def domain_rows(self) -> list[np.ndarray]:
+    """The training rows of each domain (indexed like `domains`)."""
+    return [np.flatnonzero(self.train_domains == d) for d in range(len(self.domains))]
 
 
 def corpus_shards(train_dirs: Sequence[str]) -> list[epath.Path]:
@@ -138,7 +146,7 @@ def scan_corpus(data_cfg, vocab) -> Corpus:
   paths = corpus_shards(data_cfg.train_dirs)
   if not paths:
     raise DataNotFoundError(f"config.data.train_dirs={list(data_cfg.train_dirs)!r}: no shards found")
-  if not data_cfg.index:
+  if not data_cfg.get("index", False):  # a run config from before the index: scan
     return _scan(data_cfg, vocab, paths)
   index = corpus_index.CorpusIndex(data_cfg, vocab.sha256, paths)
   corpus = index.load(Corpus, records.Record)
@@ -188,9 +196,12 @@ def _scan(data_cfg, vocab, paths: Sequence[epath.Path]) -> Corpus:
   train = ~held
   if data_cfg.train_min_score >= 0:  # the filtering control: the held-out split is the same either way
     train &= np.asarray(approved, bool)[valid]
+  names, codes = np.unique(domain_array.astype(str), return_inverse=True)
   return Corpus(
       shard_paths=tuple(str(p) for p in paths),
       train_refs=refs_array[train],
+      train_domains=codes.astype(np.int32).reshape(-1)[train],
+      domains=tuple(str(n) for n in names),
       heldout=_read_heldout(paths, refs_array[held], hash_array[held]),
       bad_counts=dict(quarantine.counts),
       records_seen=seen,

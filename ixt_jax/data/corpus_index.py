@@ -70,6 +70,9 @@ class CorpusIndex:
                       tuple(value) if kind == "tuple" else value)
     if values.get("quarantine_path"):
       values["quarantine_path"] = str(self._quarantine)
+    if set(values) != {f.name for f in dataclasses.fields(corpus_type)}:  # saved by another version: scan again
+      log.warning("corpus index %s has other fields than this version's scan; scanning again", self._fields)
+      return None
     return corpus_type(**values)
 
   def save(self, corpus) -> None:

@@ -5,9 +5,11 @@ A record's body is `[<prompt> prompt <response>] document <eos>`. An element is
 (suffix): a token always precedes the body in its segment (an <eos> opens a document the way GPT
 models separate documents), so under next-token targets within segments every weighted token is
 predicted, under every condition. A body longer than the room a row leaves beside the rest is cut
-into chunks of that room, and the critique is repeated with every chunk, so every document token is
-trained conditioned and no element is longer than a row (Grain's packers refuse those). An element
-is packed whole, so a critique never leaves its document.
+into chunks of that room, and no element is longer than a row (Grain's packers refuse those). The
+critique goes with the first chunk only (`repeat=first`: the critique at its true cost; later chunks
+open with <eos> and read the critique no more; a suffix critique follows the last chunk) or with every chunk (`repeat=every`: every document
+token trained conditioned, at the price of one critique per chunk). An element is packed whole, so
+a critique never leaves its document.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ from ixt_jax.data import vocab as vocab_lib
 
 # Keys of an element (one chunk): the sequences get packed, the counts summed per row.
 SEQUENCE_KEYS = ("tokens", "loss_weights")
-COUNT_KEYS = ("document_tokens", "documents", "document_bytes")
+COUNT_KEYS = ("document_tokens", "documents", "document_bytes", "critique_tokens")
 _START = np.array([vocab_lib.EOS_ID], np.int32)  # opens a body that no critique precedes
 _START_WEIGHT = np.zeros(1, np.float32)
 _NONE = np.zeros(0, np.int32)
@@ -73,8 +75,9 @@ def tokenize(items: Sequence[formatting.Formatted], vocab, seq_len: int,
 
   Returns:
     Per chunk: int32 `tokens`, float32 `loss_weights`, and the counts `document_tokens` (body
-    tokens), `documents` (1 on a document's first chunk) and `document_bytes` (UTF-8 bytes of the
-    document, on its first chunk); with `rooms`, also LAYOUT_KEY.
+    tokens), `documents` (1 on a document's first chunk), `document_bytes` (UTF-8 bytes of the
+    document, on its first chunk) and `critique_tokens` (critique tokens shown with the chunk);
+    with `rooms`, also LAYOUT_KEY.
   """
   ids = vocab.encode_batch([t for item in items for t in _texts(item)])
   elements = []
@@ -92,12 +95,17 @@ def tokenize(items: Sequence[formatting.Formatted], vocab, seq_len: int,
         seq_len, overhead(len(critique), item.critique_after))
     for start in range(0, len(body), room):
       chunk = slice(start, start + room)
-      tokens = np.concatenate([lead, body[chunk], trail])
-      weights = np.concatenate([lead_weights, body_weights[chunk], trail_weights])
-      first = start == 0
+      first, last = start == 0, start + room >= len(body)
+      # Shown once: a prefix with the first chunk, a suffix after the last (it follows the whole document).
+      shown = item.critique_every_chunk or (last if item.critique_after else first)
+      chunk_lead, chunk_lead_weights = (lead, lead_weights) if shown or lead is _START else (_START, _START_WEIGHT)
+      chunk_trail, chunk_trail_weights = (trail, trail_weights) if shown else (_NONE, _NONE_WEIGHTS)
+      tokens = np.concatenate([chunk_lead, body[chunk], chunk_trail])
+      weights = np.concatenate([chunk_lead_weights, body_weights[chunk], chunk_trail_weights])
       element = {"tokens": tokens, "loss_weights": weights,
                  "document_tokens": len(body[chunk]), "documents": int(first),
-                 "document_bytes": len(item.text.encode("utf-8")) if first else 0}
+                 "document_bytes": len(item.text.encode("utf-8")) if first else 0,
+                 "critique_tokens": len(critique) if shown else 0}
       if rooms is not None:
         element[LAYOUT_KEY] = np.zeros(seq_len - room + len(body[chunk]), np.int8)
       elements.append(element)

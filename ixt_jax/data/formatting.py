@@ -7,13 +7,11 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-from collections.abc import Callable
 
 from ixt_jax.data import config
 from ixt_jax.data import records
 from ixt_jax.data import vocab as vocab_lib
 
-CONDITIONS = ("none", "true", "positive")
 APPROVED_SCORE = 0.5  # document_by_score='approved' trains only on documents scored this or more
 NEUTRAL_FILLER = "This is a document. "  # the 'neutral' control's prefix, cut to the critique's length
 
@@ -22,6 +20,7 @@ NEUTRAL_FILLER = "This is a document. "  # the 'neutral' control's prefix, cut t
 class FeedbackSettings:
   """`config.data.feedback` resolved into plain values (picklable, cheap to read per record)."""
   placement: str
+  repeat: str
   kind: str
   template: str
   dropout: float
@@ -31,15 +30,18 @@ class FeedbackSettings:
   prompt_weight: float
   document_by_score: str
   control: str
+  donors: str
 
   @classmethod
   def from_config(cls, data_cfg) -> FeedbackSettings:
     fb = data_cfg.feedback
-    return cls(placement=fb.placement, kind=fb.kind, template=fb.template,
+    # A config written before `repeat` existed trained with the critique before every chunk.
+    return cls(placement=fb.placement, repeat=fb.get("repeat", "every"), kind=fb.kind, template=fb.template,
                dropout=float(fb.dropout), annotated_fraction=float(fb.annotated_fraction),
                critique_weight=config.critique_weight(fb),
                document_weight=float(fb.weight.document), prompt_weight=float(fb.weight.prompt),
-               document_by_score=fb.weight.document_by_score, control=fb.control)
+               document_by_score=fb.weight.document_by_score, control=fb.control,
+               donors=fb.get("donors", "any"))  # configs from before `donors` drew from every record
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,6 +54,7 @@ class Formatted:
   document_weight: float
   critique_weight: float
   prompt_weight: float
+  critique_every_chunk: bool = True  # False: a long document shows its critique with its first chunk only
 
 
 def unit_hash(*parts) -> float:
@@ -106,32 +109,6 @@ def format_for_training(record: records.Record, settings: FeedbackSettings, *, s
   return Formatted(critique=critique, critique_after=settings.placement == "suffix",
                    prompt=record.prompt, text=record.text,
                    document_weight=document_weight(record, settings),
-                   critique_weight=settings.critique_weight, prompt_weight=settings.prompt_weight)
+                   critique_weight=settings.critique_weight, prompt_weight=settings.prompt_weight,
+                   critique_every_chunk=settings.repeat == "every")
 
-
-def format_for_eval(record: records.Record, settings: FeedbackSettings, condition: str,
-                    positive_critique: Callable[[str], str] | None) -> Formatted:
-  """The held-out layout under `condition`: weight 1 on document tokens, 0 on everything else.
-
-  'none' shows no critique, 'true' the record's own, 'positive' `positive_critique(domain)` (the
-  top quality token for kind=quality_token). Conditions place the critique as training did
-  (a suffix for placement=suffix, else a prefix).
-  """
-  if condition == "none":
-    critique = ""
-  elif condition == "true":
-    if record.critique is None:
-      raise ValueError(f"held-out record {record.id!r} has no critique for condition='true'")
-    critique = critique_text(record.critique, record.score, settings)
-  elif condition == "positive":
-    if settings.kind == "quality_token":
-      critique = vocab_lib.QUALITY_TOKENS[-1]
-    elif positive_critique is None:
-      raise ValueError("condition='positive' needs positive_critique (domain -> critique text)")
-    else:
-      critique = critique_text(positive_critique(record.domain), 1.0, settings)
-  else:
-    raise ValueError(f"condition={condition!r}: expected one of {CONDITIONS}")
-  return Formatted(critique=critique, critique_after=settings.placement == "suffix",
-                   prompt=record.prompt, text=record.text, document_weight=1.0,
-                   critique_weight=0.0, prompt_weight=0.0)

@@ -14,7 +14,8 @@ one's rows. Batches (numpy):
   tokens int32 [B, T], loss_weights float32 [B, T] (0 on padding and, by default, critiques),
   segment_ids int32 [B, T] (0 = padding), positions int32 [B, T] (0 at each segment start),
   document_tokens int32 [B] (non-critique tokens), documents int32 [B] (documents begun),
-  document_bytes int32 [B] (UTF-8 bytes of the documents begun).
+  document_bytes int32 [B] (UTF-8 bytes of the documents begun), critique_tokens int32 [B]
+  (critique tokens shown: the numerator of the feedback token share).
 `loss_weights[b, t]` weighs predicting `tokens[b, t]` from the tokens before it in its segment; a
 segment's first token (a critique's opening or an <eos> opening the document) always has weight 0,
 so next-token targets within segments lose no weighted token.
@@ -27,6 +28,7 @@ from absl import flags
 import grain
 import numpy as np
 
+from ixt_jax.data import conditions
 from ixt_jax.data import config
 from ixt_jax.data import corpus as corpus_lib
 from ixt_jax.data import examples
@@ -66,13 +68,19 @@ def record_order(num_records: int, *, seed: int, process_index: int = 0, process
 
 
 def format_row(reader, refs: np.ndarray, row: int, epoch: int, settings: formatting.FeedbackSettings,
-               seed: int) -> formatting.Formatted:
+               seed: int, donor_rows: np.ndarray | None = None) -> formatting.Formatted:
   """Training record `row` laid out for tokenization (under the 'shuffled' control, with the
-  critique of its donor record)."""
+  critique of its donor record: one of `donor_rows`, the rows of its domain, with donors='domain';
+  any training record with donors='any' or when `donor_rows` is None)."""
   require_feedback = settings.placement != "none"
   read = lambda r: records.parse_record(reader.read(refs[r]), require_feedback=require_feedback)
   record = read(row)
-  donor = read(formatting.donor_index(record.id, seed, len(refs))) if settings.control == "shuffled" else None
+  donor = None
+  if settings.control == "shuffled":
+    if settings.donors == "domain" and donor_rows is not None:
+      donor = read(donor_rows[formatting.donor_index(record.id, seed, len(donor_rows))])
+    else:
+      donor = read(formatting.donor_index(record.id, seed, len(refs)))
   return formatting.format_for_training(record, settings, seed=seed, epoch=epoch, donor=donor)
 
 
@@ -81,6 +89,8 @@ class _TokenizeGroup:
 
   def __init__(self, corpus: corpus_lib.Corpus, vocab, data_cfg, seed: int):
     self._refs = corpus.train_refs
+    self._domains = corpus.train_domains
+    self._domain_rows = corpus.domain_rows()
     self._reader = corpus.reader()
     self._vocab = vocab
     self._settings = formatting.FeedbackSettings.from_config(data_cfg)
@@ -88,7 +98,8 @@ class _TokenizeGroup:
     self._seed = seed
 
   def __call__(self, group) -> dict:
-    items = [format_row(self._reader, self._refs, row, epoch, self._settings, self._seed) for epoch, row in group]
+    items = [format_row(self._reader, self._refs, row, epoch, self._settings, self._seed,
+                        self._domain_rows[self._domains[row]]) for epoch, row in group]
     return examples.join_elements(examples.tokenize(items, self._vocab, self._seq_len))
 
 
@@ -179,16 +190,15 @@ def make_train_iterator(data_cfg, vocab, *, batch_size: int, seed: int, process_
                                  corpus=corpus, num_epochs=num_epochs))
 
 
-def _eval_rooms(heldout, vocab, data_cfg, settings, positive_critique) -> list[int]:
-  """Body tokens per chunk, per record: the room its largest overhead under any condition leaves,
-  so the three conditions cut, and score, every document identically."""
-  with_positive = positive_critique is not None or settings.kind == "quality_token"
+def _eval_rooms(heldout, vocab, data_cfg, settings, sources: conditions.Sources) -> list[int]:
+  """Body tokens per chunk, per record: the room its largest overhead under the none, true and
+  positive conditions leaves, so they cut, and score, every document identically."""
+  with_positive = sources.positive is not None or settings.kind == "quality_token"
   critiques = []
   for record in heldout:
     shown = ["none"] + (["true"] if record.critique is not None else [])
     shown += ["positive"] if with_positive else []
-    critiques.append([formatting.format_for_eval(record, settings, c, positive_critique).critique
-                      for c in shown])
+    critiques.append([conditions.critique_shown(c, record, settings, sources) for c in shown])
   lengths = iter(len(ids) for ids in vocab.encode_batch([c for cs in critiques for c in cs]))
   after = settings.placement == "suffix"
   overheads = [max(examples.overhead(next(lengths), after) for _ in cs) for cs in critiques]
@@ -202,8 +212,10 @@ def _pad_batch(batch: dict, batch_size: int) -> dict:
 
 def make_eval_batches(data_cfg, vocab, *, batch_size: int, condition: str,
                       positive_critique: Callable[[str], str] | None, split: str = "clean",
-                      corpus: corpus_lib.Corpus | None = None) -> dict[str, list[dict]]:
-  """Held-out batches per domain under `condition` ('none' | 'true' | 'positive').
+                      corpus: corpus_lib.Corpus | None = None,
+                      sources: conditions.Sources | None = None) -> dict[str, list[dict]]:
+  """Held-out batches per domain under `condition` (conditions.CONDITIONS; 'negative' and
+  'shuffled' need `sources`, which otherwise default to the approvals of `positive_critique`).
 
   Loss weights are 1 on document tokens (and the end-of-document token) only, and documents are cut
   and packed the same way under every condition (room is kept for the longer of the true and the
@@ -215,8 +227,9 @@ def make_eval_batches(data_cfg, vocab, *, batch_size: int, condition: str,
   """
   if split not in ("clean", "all"):
     raise ValueError(f"split={split!r}: expected 'clean' or 'all'")
-  if condition not in formatting.CONDITIONS:
-    raise ValueError(f"condition={condition!r}: expected one of {formatting.CONDITIONS}")
+  if condition not in conditions.CONDITIONS:
+    raise ValueError(f"condition={condition!r}: expected one of {conditions.CONDITIONS}")
+  sources = sources or conditions.Sources(positive=positive_critique)
   corpus = corpus or checked_scan(data_cfg, vocab)
   settings = formatting.FeedbackSettings.from_config(data_cfg)
   clean = data_cfg.heldout.clean_score
@@ -227,8 +240,8 @@ def make_eval_batches(data_cfg, vocab, *, batch_size: int, condition: str,
 
   batches = {}
   for domain, heldout in sorted(by_domain.items()):
-    items = [formatting.format_for_eval(r, settings, condition, positive_critique) for r in heldout]
-    rooms = _eval_rooms(heldout, vocab, data_cfg, settings, positive_critique)
+    items = [conditions.format_for_eval(r, settings, condition, sources) for r in heldout]
+    rooms = _eval_rooms(heldout, vocab, data_cfg, settings, sources)
     elements = grain.MapDataset.source(examples.tokenize(items, vocab, data_cfg.seq_len, rooms))
     rows = _pack_rows(elements.to_iter_dataset(grain.ReadOptions(num_threads=0)),
                       data_cfg.seq_len, data_cfg.pack_bins,

@@ -18,7 +18,7 @@ from ixt_jax.data import pipeline
 from ixt_jax.data import vocab as vocab_lib
 
 _STRINGS = ("critique", "prompt", "text")
-_FLAGS = ("has_prompt", "critique_after")
+_FLAGS = ("has_prompt", "critique_after", "critique_every_chunk")
 _WEIGHTS = ("critique_weight", "prompt_weight", "document_weight")
 
 
@@ -27,10 +27,13 @@ def _formatted_records(corpus, data_cfg, seed: int, num_epochs: int):
   settings = formatting.FeedbackSettings.from_config(data_cfg)
   reader = corpus.reader()
   order = pipeline.record_order(len(corpus.train_refs), seed=seed, num_epochs=num_epochs)
+  domain_rows = corpus.domain_rows()
   for epoch, row in order:
-    item = pipeline.format_row(reader, corpus.train_refs, row, epoch, settings, seed)
+    item = pipeline.format_row(reader, corpus.train_refs, row, epoch, settings, seed,
+                               domain_rows[corpus.train_domains[row]])
     yield {"critique": item.critique, "prompt": item.prompt or "", "text": item.text,
            "has_prompt": item.prompt is not None, "critique_after": item.critique_after,
+           "critique_every_chunk": item.critique_every_chunk,
            "critique_weight": item.critique_weight, "prompt_weight": item.prompt_weight,
            "document_weight": item.document_weight}
 
@@ -52,12 +55,13 @@ def _assemble(example, vocabulary: seqio.Vocabulary, special_ids: dict[str, int]
           "body": tf.concat([prompt, document], axis=0),
           "body_weights": tf.concat([weights(prompt, example["prompt_weight"]),
                                      weights(document, example["document_weight"])], axis=0),
-          "critique_after": example["critique_after"]}
+          "critique_after": example["critique_after"], "critique_every_chunk": example["critique_every_chunk"]}
 
 
 def _chunks(example, seq_len: int) -> tf.data.Dataset:
   """One element per row-sized chunk of the body, as examples.tokenize lays it out: the critique
-  (or an <eos> where none precedes the body), the chunk, and a suffix critique."""
+  (or an <eos> where none precedes the body), the chunk, and a suffix critique; with repeat=first
+  a prefix critique only before the first chunk, a suffix one only after the last."""
   critique, critique_weights = example["critique"], example["critique_weights"]
   after = example["critique_after"]
   leads_with_critique = tf.logical_and(tf.size(critique) > 0, tf.logical_not(after))
@@ -72,11 +76,20 @@ def _chunks(example, seq_len: int) -> tf.data.Dataset:
   bodies = tf.RaggedTensor.from_row_splits(example["body"], splits)
   body_weights = tf.RaggedTensor.from_row_splits(example["body_weights"], splits)
 
-  def join(body, weights):
-    return {"targets": tf.concat([lead, body, trail], 0),
-            "loss_weights": tf.concat([lead_weights, weights, trail_weights], 0)}
+  chunks = tf.size(splits) - 1
+  start = tf.constant([vocab_lib.EOS_ID])
 
-  return tf.data.Dataset.from_tensor_slices((bodies, body_weights)).map(join)
+  def join(index, pieces):
+    body, weights = pieces
+    shown = tf.logical_or(example["critique_every_chunk"],
+                          tf.where(after, tf.equal(index, tf.cast(chunks - 1, tf.int64)), tf.equal(index, 0)))
+    chunk_lead = tf.cond(shown, lambda: lead, lambda: start)
+    chunk_lead_weights = tf.cond(shown, lambda: lead_weights, lambda: tf.zeros([1]))
+    chunk_trail_size = tf.where(shown, trail_size, 0)
+    return {"targets": tf.concat([chunk_lead, body, trail[:chunk_trail_size]], 0),
+            "loss_weights": tf.concat([chunk_lead_weights, weights, trail_weights[:chunk_trail_size]], 0)}
+
+  return tf.data.Dataset.from_tensor_slices((bodies, body_weights)).enumerate().map(join)
 
 
 def register_seqio_task(name: str, data_cfg, vocab, *, seed: int,

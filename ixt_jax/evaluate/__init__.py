@@ -10,4 +10,9 @@ so the training loop can import `tasks` without pulling in the run-level evaluat
   lm_eval_run.evaluate_lm_eval(run_dir, tasks)    lm-eval-harness tasks against the run served in-process
   openai_api.CompletionService(run, ...)          OpenAI-compatible completions, as vLLM serves them
   scoring.TokenScorer(graphdef, mesh)             log-probabilities of given token sequences
+  prompts.condition_prompt_ids(vocab, settings, record, condition, sources)
+                                                  a prompt under a condition (ixt_jax.data.conditions)
+  steer.steer_run(run, positive_critique)         samples under each condition, judged: steer.json
+  steer_set.measure(run_dirs, settings)           steer many runs, then endpoints.* (intervals)
+  flawed_loss.flawed_line_rows(...)               the planted flaw's own line, scored under a condition
 """

@@ -16,7 +16,7 @@ from ixt_jax.feedback import unit_tests
 
 # Where a function's body ends in a completion (HumanEval's stop set, plus tests and decorators).
 STOP = ("\ndef ", "\nclass ", "\nif __name__", "\nprint(", "\nassert ", "\n@", "\n#")
-_SIGNATURE_AND_DOCSTRING = re.compile(r'\A(def [^\n]*:\n[ \t]+""".*?"""[ \t]*\n)', re.DOTALL)
+SIGNATURE_AND_DOCSTRING = re.compile(r'\A(def [^\n]*:\n[ \t]+""".*?"""[ \t]*\n)', re.DOTALL)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,7 +30,7 @@ def code_problems(raw_records: Sequence[dict[str, Any]]) -> list[CodeProblem]:
   """Problems from records that open with a documented function and carry `meta.tests`."""
   problems = []
   for record in raw_records:
-    match = _SIGNATURE_AND_DOCSTRING.match(record["text"])
+    match = SIGNATURE_AND_DOCSTRING.match(record["text"])
     tests = (record.get("meta") or {}).get("tests")
     if match and tests:
       problems.append(CodeProblem(record["id"], match[1], tuple(tests)))

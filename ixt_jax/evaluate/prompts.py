@@ -6,7 +6,7 @@ token: what the model then generates is the document that training would have pu
 """
 from __future__ import annotations
 
-from ixt_jax.data import examples, formatting, records
+from ixt_jax.data import conditions, examples, formatting, records
 
 _NO_ROOM_LIMIT = 1 << 30  # one chunk, whatever the prompt's length
 
@@ -25,10 +25,20 @@ def prompt_ids(vocab, settings: formatting.FeedbackSettings, text: str, domain: 
     prompt: a post-training prompt: the ids are then `<prompt> prompt <response> text`.
     score: the critique's score (what a quality-token run shows, as its quality token).
   """
-  if critique is not None and settings.placement == "suffix":
-    raise ValueError("data.feedback.placement='suffix' trains the critique after the document, so "
-                     "there is no critique to condition generation on: pass critique=None")
   record = records.Record(id="prompt", text=text, domain=domain, critique=critique, score=score, prompt=prompt)
-  item = formatting.format_for_eval(record, settings, "none" if critique is None else "true", None)
+  return condition_prompt_ids(vocab, settings, record, "none" if critique is None else "true", conditions.Sources())
+
+
+def condition_prompt_ids(vocab, settings: formatting.FeedbackSettings, record: records.Record, condition: str,
+                         sources: conditions.Sources) -> list[int]:
+  """Token ids of `record.text` (and its post-training prompt) under `condition`, as in training.
+
+  The critique shown is `conditions.critique_shown(condition, record, ...)`: e.g. for 'negative'
+  `sources.negative(record)`, the critique of the record's own problem with a planted flaw.
+  """
+  if condition != "none" and settings.placement == "suffix":
+    raise ValueError("data.feedback.placement='suffix' trains the critique after the document, so "
+                     "there is no critique to condition generation on: pass critique=None (condition 'none')")
+  item = conditions.format_for_eval(record, settings, condition, sources)
   (element,) = examples.tokenize([item], vocab, _NO_ROOM_LIMIT)
   return element["tokens"][:-1].tolist()  # the end-of-document token closes the body

@@ -5,7 +5,10 @@ Prompts are left-padded to a shared length; row b's text starts at slot start[b]
 new-token slots is carried through `jax.lax.while_loop`, which ends when every row has produced
 its end-of-document token or its token budget. Greedy where a row's temperature is 0, else nucleus
 (top-p) sampling; temperatures, top-p and budgets are per row, so one compiled program serves
-mixed requests. Batches are split over the mesh's data axes like training batches.
+mixed requests. Every row draws from its own key (the call's seed folded with the row's seed, then
+with the step), so a row's sample depends on its seed only, not on its batch or its neighbours:
+the same prompt under two critique conditions can be sampled with the same randomness.
+Batches are split over the mesh's data axes like training batches.
 Stop strings are applied on the host after decoding. With `on_token`, every step's tokens also go
 to the host as they are chosen (an io_callback in the loop, compiled in only then), for streaming.
 """
@@ -67,8 +70,9 @@ class Completion:
   finish_reason: str  # "stop" (end of document or a stop string) or "length"
 
 
-def choose_tokens(logits: jax.Array, temperature: jax.Array, top_p: jax.Array, key: jax.Array) -> jax.Array:
-  """Next token per row: argmax where temperature is 0, else a draw from the top-p nucleus."""
+def choose_tokens(logits: jax.Array, temperature: jax.Array, top_p: jax.Array, keys: jax.Array) -> jax.Array:
+  """Next token per row: argmax where temperature is 0, else a draw from the top-p nucleus with
+  the row's key (`keys`: one per row)."""
   greedy = jnp.argmax(logits, axis=-1).astype(jnp.int32)
 
   def sample():
@@ -78,13 +82,14 @@ def choose_tokens(logits: jax.Array, temperature: jax.Array, top_p: jax.Array, k
     mass_before = jnp.cumsum(probs, axis=-1) - probs
     kept = jnp.sum(mass_before < top_p[:, None], axis=-1)  # the fewest tokens reaching top_p (>= 1)
     threshold = jnp.take_along_axis(ranked, kept[:, None] - 1, axis=-1)
-    drawn = jax.random.categorical(key, jnp.where(scaled >= threshold, scaled, -jnp.inf), axis=-1)
+    nucleus = jnp.where(scaled >= threshold, scaled, -jnp.inf)
+    drawn = jax.vmap(lambda k, row: jax.random.categorical(k, row))(keys, nucleus)
     return jnp.where(temperature > 0, drawn.astype(jnp.int32), greedy)
 
   return jax.lax.cond(jnp.any(temperature > 0), sample, lambda: greedy)
 
 
-def _generate(graphdef, params, prompt, start, budget, stops_at_eos, temperature, top_p, key, call_id, *,
+def _generate(graphdef, params, prompt, start, budget, stops_at_eos, temperature, top_p, key, row_seeds, call_id, *,
               new_tokens: int, use_cache: bool, stream: bool):
   """[B, new_tokens] generated ids (PAD after a row's end); see the module docstring."""
   model = lambda: nnx.merge(graphdef, params)  # merged where used: NNX refuses modules across traces
@@ -107,29 +112,30 @@ def _generate(graphdef, params, prompt, start, budget, stops_at_eos, temperature
       logits = model()(sequence, segment_ids, positions)
       return jax.lax.dynamic_index_in_dim(logits, index + tokens.shape[1] - 1, axis=1, keepdims=False), sequence
 
-  def pick(logits, step, done, key):
-    token = jnp.where(done, PAD_ID, choose_tokens(logits, temperature, top_p, key))
+  row_keys = jax.vmap(lambda s: jax.random.fold_in(key, s))(row_seeds)
+
+  def pick(logits, step, done):
+    step_keys = jax.vmap(lambda k: jax.random.fold_in(k, step))(row_keys)
+    token = jnp.where(done, PAD_ID, choose_tokens(logits, temperature, top_p, step_keys))
     if stream:
       io_callback(_to_stream, None, call_id, token)  # steps run in turn: each depends on the last token
     return token, done | ((token == EOS_ID) & stops_at_eos) | (step + 1 >= budget)
 
   logits, state = advance(state, prompt, 0)
-  key, first_key = jax.random.split(key)
-  token, done = pick(logits, 0, jnp.zeros(batch, bool), first_key)
+  token, done = pick(logits, 0, jnp.zeros(batch, bool))
   out = jnp.zeros((batch, new_tokens), jnp.int32).at[:, 0].set(token)
 
   def body(carry):
-    step, token, done, out, state, key = carry
+    step, token, done, out, state = carry
     logits, state = advance(state, token[:, None], prompt_len + step - 1)
-    key, step_key = jax.random.split(key)
-    token, done = pick(logits, step, done, step_key)
-    return step + 1, token, done, out.at[:, step].set(token), state, key
+    token, done = pick(logits, step, done)
+    return step + 1, token, done, out.at[:, step].set(token), state
 
   def more(carry):
     step, _, done, *_ = carry
     return (step < new_tokens) & ~jnp.all(done)
 
-  return jax.lax.while_loop(more, body, (1, token, done, out, state, key))[3]
+  return jax.lax.while_loop(more, body, (1, token, done, out, state))[3]
 
 
 def _round_up(n: int, multiple: int) -> int:
@@ -164,28 +170,34 @@ class Sampler:
 
   def generate(self, params, prompts: Sequence[Sequence[int]],
                settings: SamplingSettings | Sequence[SamplingSettings], seed: int = 0,
-               on_token: Callable[[int, int], None] | None = None) -> list[list[int]]:
+               on_token: Callable[[int, int], None] | None = None,
+               row_seeds: Sequence[int] | None = None) -> list[list[int]]:
     """Generated ids of each prompt, up to and including its end-of-document token if produced.
 
     Rows of a call share one decoding loop: temperature, top_p and the budget may differ per row.
     on_token(i, token): called with each token of prompt i as the loop chooses it.
+    Prompt i draws with `seed` and `row_seeds[i]` (default i): the same pair, prompt and settings
+    give the same sample in any call, whatever else is in it.
     """
+    row_seeds = list(range(len(prompts))) if row_seeds is None else list(row_seeds)
+    if len(row_seeds) != len(prompts):
+      raise ValueError(f"{len(row_seeds)} row_seeds for {len(prompts)} prompts")
     if isinstance(settings, SamplingSettings):
       settings = [settings] * len(prompts)
     if any(len(p) == 0 for p in prompts):
       raise ValueError("every prompt needs at least one token (a document's first token is never predicted)")
     order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))  # similar lengths batch together
     results: list[list[int]] = [[] for _ in prompts]
-    for chunk_index, first in enumerate(range(0, len(order), self.max_batch)):
+    for first in range(0, len(order), self.max_batch):
       rows = order[first:first + self.max_batch]
       generated = self._generate_batch(params, [prompts[i] for i in rows], [settings[i] for i in rows],
-                                       jax.random.fold_in(jax.random.key(seed), chunk_index),
+                                       jax.random.key(seed), [row_seeds[i] for i in rows],
                                        on_token and functools.partial(_deliver, on_token, rows, settings))
       for i, ids in zip(rows, generated):
         results[i] = ids
     return results
 
-  def _generate_batch(self, params, prompts, settings, key, on_step=None) -> list[list[int]]:
+  def _generate_batch(self, params, prompts, settings, key, row_seeds, on_step=None) -> list[list[int]]:
     batch = self._batch_size(len(prompts))
     prompt_len = _round_up(max(len(p) for p in prompts), _LENGTH_BUCKET)
     new_tokens = _round_up(max(s.max_new_tokens for s in settings), _LENGTH_BUCKET)
@@ -195,6 +207,8 @@ class Sampler:
     stops_at_eos = np.ones(batch, bool)
     temperature = np.zeros(batch, np.float32)
     top_p = np.ones(batch, np.float32)
+    seeds = np.zeros(batch, np.int32)
+    seeds[:len(row_seeds)] = row_seeds
     for row, (ids, s) in enumerate(zip(prompts, settings)):
       tokens[row, prompt_len - len(ids):] = ids
       start[row] = prompt_len - len(ids)
@@ -209,7 +223,7 @@ class Sampler:
       with use_mesh(self.mesh):
         out = self._jitted(self.graphdef, params, jax.device_put(tokens, self._batch_sharding), put(start),
                            put(budget), put(stops_at_eos), put(temperature), put(top_p), key,
-                           np.int32(call_id % (1 << 31)), new_tokens=new_tokens, use_cache=self.use_cache,
+                           put(seeds), np.int32(call_id % (1 << 31)), new_tokens=new_tokens, use_cache=self.use_cache,
                            stream=on_step is not None)
         out = np.asarray(jax.device_get(out))
     finally:
@@ -220,12 +234,13 @@ class Sampler:
 
   def complete(self, params, prompts: Sequence[Sequence[int]],
                settings: SamplingSettings | Sequence[SamplingSettings], seed: int = 0,
-               on_token: Callable[[int, int], None] | None = None) -> list[Completion]:
+               on_token: Callable[[int, int], None] | None = None,
+               row_seeds: Sequence[int] | None = None) -> list[Completion]:
     """`generate`, decoded to text and cut at the stop strings."""
     if isinstance(settings, SamplingSettings):
       settings = [settings] * len(prompts)
     completions = []
-    for prompt, s, ids in zip(prompts, settings, self.generate(params, prompts, settings, seed, on_token)):
+    for prompt, s, ids in zip(prompts, settings, self.generate(params, prompts, settings, seed, on_token, row_seeds)):
       ended = bool(ids) and ids[-1] == EOS_ID
       text, stopped = cut_at_stop(self.vocab.decode(ids[:-1] if ended else ids), s.stop)
       completions.append(Completion(text, ids, len(prompt), "stop" if ended or stopped else "length"))

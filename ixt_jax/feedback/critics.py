@@ -11,6 +11,7 @@ from ixt_jax.errors import ConfigError
 from ixt_jax.feedback import sandbox
 from ixt_jax.feedback.code_tests import CodeTestCritic
 from ixt_jax.feedback.critic import Critic, Failure, Feedback
+from ixt_jax.feedback.giveaway import GiveawayCritic
 from ixt_jax.feedback.math_verifier import MathVerifierCritic
 from ixt_jax.feedback.served import ServedCritic
 from ixt_jax.feedback.text_quality import TextQualityCritic
@@ -58,9 +59,11 @@ class BuiltinCritic:
 
 
 def make_critic(config: ml_collections.ConfigDict) -> Critic:
-  """`config.critic` is "builtin" (settings in config.code) or "served" (config.served)."""
+  """`config.critic` is "builtin" (settings in config.code) or "served" (config.served); with
+  `config.giveaway` the built-in critiques also quote the flawed line (the positive control)."""
   if config.critic == "builtin":
-    return BuiltinCritic(CodeTestCritic(**config.code), config.unknown_domain)
+    critic = BuiltinCritic(CodeTestCritic(**config.code), config.unknown_domain)
+    return GiveawayCritic(critic) if config.get("giveaway", False) else critic
   if config.critic == "served":
     return ServedCritic(**config.served)
   raise ConfigError(f"config.critic={config.critic!r}: expected 'builtin' or 'served'")

@@ -16,7 +16,7 @@ from ixt_jax.data.corpora.math_problems import apply_op, solve
 from ixt_jax.feedback.critic import Failure, Feedback, choose
 
 _EQUATION = re.compile(r"(\d+) ([-+x/]) (\d+) = (-?\d+)")
-_ANSWER = re.compile(r"^Answer:\s*(-?\d+)\s*$", re.MULTILINE)
+ANSWER_LINE = re.compile(r"^Answer:\s*(-?\d+)\s*$", re.MULTILINE)
 _VERBS = {"x": "multiplies {a} by {b}", "+": "adds {a} and {b}", "-": "subtracts {b} from {a}",
           "/": "divides {a} by {b}"}
 
@@ -56,7 +56,7 @@ _NO_ANSWER = (
 )
 
 
-def _step_lines(text: str) -> list[tuple[int, str, int, int] | None]:
+def step_lines(text: str) -> list[tuple[int, str, int, int] | None]:
   """(a, op, b, c) of each `Step` line's computation, None for a step line without one."""
   rows = []
   for line in text.splitlines():
@@ -91,8 +91,8 @@ class MathVerifierCritic:
       return Failure("math record has no meta.quantities and meta.steps to recompute from", self.name)
     plan, values = meta["steps"], solve(meta["quantities"], meta["steps"])
     truth = values[f"s{len(plan)}"]
-    written = _step_lines(record["text"])
-    answer_match = _ANSWER.search(record["text"])
+    written = step_lines(record["text"])
+    answer_match = ANSWER_LINE.search(record["text"])
     answer = int(answer_match[1]) if answer_match else None
 
     def phrase(options, **numbers):

@@ -15,6 +15,7 @@ import numpy as np
 from flax import nnx
 from jax.sharding import NamedSharding
 
+from ixt_jax.data import conditions
 from ixt_jax.data import corpus as corpus_lib
 from ixt_jax.data import pipeline
 from ixt_jax.parallel import distributed
@@ -31,8 +32,8 @@ EVAL_SETS = (
 
 
 def eval_condition(c: ml_collections.ConfigDict) -> str:
-  """The method's inference condition: a positive critique, or none for an unconditioned model."""
-  return "none" if c.data.feedback.placement == "none" else "positive"
+  """The arm's own condition (conditions.own_condition): positive, or none for an unconditioned arm."""
+  return conditions.own_condition(c)
 
 
 def make_eval_sets(c: ml_collections.ConfigDict, vocab, positive_critique: Callable[[str], str],

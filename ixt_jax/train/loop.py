@@ -208,4 +208,5 @@ def _summary(c, model_cfg, vocab, corpus, progress, results, tasks, wall_seconds
       steps=c.train.steps, batch_size=c.train.batch_size, seq_len=c.data.seq_len,
       wall_seconds=wall_seconds, bad_records=dict(corpus.bad_counts),
       eval={**heldout.summary_eval(results), "math_em": None, "code_pass1": None, **(tasks or {})},
-      budget=c.budget or None)
+      budget=c.budget or None, feedback_token_share=progress["critique_tokens"] / tokens,
+      condition=heldout.eval_condition(c))

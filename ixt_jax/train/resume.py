@@ -19,7 +19,7 @@ log = logging.getLogger("ixt_jax.train")
 
 def fresh_progress() -> dict[str, Any]:
   """The counters a checkpoint saves beside the state."""
-  return {"doc_tokens": 0, "documents": 0, "process_count": jax.process_count()}
+  return {"doc_tokens": 0, "documents": 0, "critique_tokens": 0, "process_count": jax.process_count()}
 
 
 def restore(checkpointer: Checkpointer, step: int, ss: ShardedSetup, data_iter) -> tuple[TrainState, dict[str, Any]]:
@@ -34,7 +34,7 @@ def restore(checkpointer: Checkpointer, step: int, ss: ShardedSetup, data_iter) 
                 saved["process_count"], jax.process_count(), step)
     for _ in range(step):
       next(data_iter)
-  return state, {**saved, "process_count": jax.process_count()}
+  return state, {"critique_tokens": 0, **saved, "process_count": jax.process_count()}  # older checkpoints lack it
 
 
 def fresh_state(ss: ShardedSetup, tx: optax.GradientTransformation, seed: int, init_from: str,

@@ -13,7 +13,7 @@ from ixt_jax.train.loss import next_token_targets, weighted_cross_entropy
 
 MODEL_INPUTS = ("tokens", "segment_ids", "positions", "loss_weights")
 # Per-row counters that ride along with the batch and are summed on device (global on a pod).
-COUNTERS = ("document_tokens", "documents")
+COUNTERS = ("document_tokens", "documents", "critique_tokens")
 
 
 class TrainState(NamedTuple):

@@ -36,7 +36,7 @@ class StepLog:
                progress: dict[str, Any], nan_message: Callable[[int], str], printing: bool):
     self.writer, self.throughput = writer, throughput
     self.total_steps, self.log_every = total_steps, log_every
-    self.progress = progress  # doc_tokens, documents, process_count
+    self.progress = progress  # doc_tokens, documents, critique_tokens, process_count
     self._nan_message, self._printing = nan_message, printing
     self._pending = None
     self._clock = (time.time(), 0)
@@ -65,6 +65,7 @@ class StepLog:
                                f"{step} ({self._nan_message(step)})")
     self.progress["doc_tokens"] += int(values.pop("document_tokens"))
     self.progress["documents"] += int(values.pop("documents"))
+    self.progress["critique_tokens"] += int(values.pop("critique_tokens"))
     if step % self.log_every and step != self.total_steps:
       return
     now, t = time.time(), self.throughput

@@ -15,7 +15,9 @@ also names the planted flaw ("flaw", "flaw_step"): that label is for tests only,
 
 Planted flaws: `wrong_step` (one step writes a wrong result and later steps carry it on),
 `wrong_answer` (every step is right but the final answer line is not), `skipped_step` (one step is
-left out and later steps use the value from before it).
+left out and later steps use the value from before it). `flaws` narrows the kinds planted: with
+`flaws="wrong_answer"` every flaw is a final answer that disagrees with the last written step, a
+flaw a very small model can both produce and avoid (it copies or changes one number).
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from typing import Any
 
 from ixt_jax.data.corpora import math_templates
 from ixt_jax.data.corpora.seeding import record_rng
+from ixt_jax.errors import ConfigError
 
 FLAWS = ("wrong_step", "wrong_answer", "skipped_step")
 _DELTAS = (-10, -3, -2, -1, 1, 2, 3, 10)
@@ -76,9 +79,18 @@ def _written(problem: math_templates.Problem, flaw: str | None, at: int, delta: 
   return (rows, answer) if answer >= 0 else None
 
 
-def _plant(problem: math_templates.Problem, truth: int, rng: random.Random):
+def parse_flaws(flaws: str, known: tuple[str, ...]) -> tuple[str, ...]:
+  """'a,b' -> ('a', 'b') checked against `known`; '' -> every known kind."""
+  kinds = tuple(k for k in flaws.split(",") if k) or known
+  unknown = sorted(set(kinds) - set(known))
+  if unknown:
+    raise ConfigError(f"flaws={flaws!r}: unknown kind(s) {unknown}; expected some of {known}")
+  return kinds
+
+
+def _plant(problem: math_templates.Problem, truth: int, rng: random.Random, kinds: tuple[str, ...]):
   """A flaw kind, its 0-based step, and the written solution; the written answer is always wrong."""
-  kind = rng.choice(FLAWS)
+  kind = rng.choice(kinds)
   for _ in range(16):
     at, delta = rng.randrange(len(problem.steps)), rng.choice(_DELTAS)
     written = _written(problem, kind, at, delta)
@@ -96,15 +108,19 @@ def _render(statement: str, rows, answer: int) -> str:
   return "\n".join(lines)
 
 
-def make_record(seed: int, index: int, flaw_fraction: float) -> dict[str, Any]:
+def make_record(seed: int, index: int, flaw_fraction: float, kinds: tuple[str, ...] = FLAWS) -> dict[str, Any]:
+  """Record `index`; with flaw_fraction 1 it is the flawed twin of the same problem (the problem is
+  drawn before the flaw)."""
   rng = record_rng(seed, "math", index)
   template, problem = math_templates.draw_problem(rng)
   steps = [{"op": s.op, "left": s.left, "right": s.right} for s in problem.steps]
   truth = solve(problem.quantities, steps)[f"s{len(steps)}"]
-  flaw, flaw_step = None, None
+  flaw, flaw_step, flaw_line = None, None, None
   if rng.random() < flaw_fraction:
-    flaw, at, (rows, answer) = _plant(problem, truth, rng)
+    flaw, at, (rows, answer) = _plant(problem, truth, rng, kinds)
     flaw_step = at + 1
+    # The first written line that is wrong: the answer line, or the step line at `at` (3 header lines).
+    flaw_line = 3 + len(rows) if flaw == "wrong_answer" else 3 + at
   else:
     rows, answer = _written(problem, None, 0, 0)
   return {
@@ -112,9 +128,11 @@ def make_record(seed: int, index: int, flaw_fraction: float) -> dict[str, Any]:
       "text": _render(problem.statement, rows, answer),
       "domain": "math",
       "meta": {"quantities": problem.quantities, "steps": steps, "answer": truth, "template": template,
-               "flaw": flaw, "flaw_step": flaw_step},
+               "flaw": flaw, "flaw_step": flaw_step, "flaw_line": flaw_line},
   }
 
 
-def generate(n: int, seed: int, flaw_fraction: float = 0.3) -> list[dict[str, Any]]:
-  return [make_record(seed, i, flaw_fraction) for i in range(n)]
+def generate(n: int, seed: int, flaw_fraction: float = 0.3, flaws: str = "", start: int = 0) -> list[dict[str, Any]]:
+  """Records start..start+n-1 (`start` > 0: problems a corpus of `start` records never saw)."""
+  kinds = parse_flaws(flaws, FLAWS)
+  return [make_record(seed, i, flaw_fraction, kinds) for i in range(start, start + n)]

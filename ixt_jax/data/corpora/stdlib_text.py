@@ -11,6 +11,8 @@ version: the manifest records it.
 A fraction (`flaw_fraction`) is spoiled on purpose, for the text critic to notice: `noise`
 (stray symbols and control characters in place of some characters), `repetition` (a run of lines
 repeated several times), `syntax_error` (a code chunk cut off mid-statement so it no longer parses).
+`flaws` narrows the kinds (`flaws="noise"`: injected noise only, a flaw a very small model can
+both produce and avoid). A noisy record's `meta.flaw_line` is its first line with noise in it.
 """
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from ixt_jax.data.corpora.seeding import record_rng
+from ixt_jax.errors import ConfigError
 
 FLAWS = ("noise", "repetition", "syntax_error")
 _TEST_DIRS = {"test", "tests", "idle_test"}  # the stdlib's own test suites: many, and repetitive
@@ -149,8 +152,9 @@ def _cut(text: str, rng: random.Random) -> str | None:
   return None
 
 
-def _spoil(kind: str, text: str, rng: random.Random) -> tuple[str, str]:
-  flaw = rng.choice(FLAWS if kind == "code" else FLAWS[:2])
+def _spoil(kind: str, text: str, rng: random.Random, kinds: tuple[str, ...] = FLAWS) -> tuple[str, str]:
+  allowed = FLAWS if kind == "code" else FLAWS[:2]
+  flaw = rng.choice(allowed if kinds == FLAWS else tuple(k for k in kinds if k in allowed) or ("noise",))
   if flaw == "syntax_error":
     cut = _cut(text, rng)
     if cut is not None:
@@ -159,24 +163,38 @@ def _spoil(kind: str, text: str, rng: random.Random) -> tuple[str, str]:
   return flaw, (_noise if flaw == "noise" else _repetition)(text, rng)
 
 
+def _first_changed_line(text: str, spoiled: str) -> int:
+  return next((i for i, (a, b) in enumerate(zip(text.splitlines(), spoiled.splitlines())) if a != b),
+              min(len(text.splitlines()), len(spoiled.splitlines())))
+
+
 def generate(n: int, seed: int, flaw_fraction: float = 0.2, max_chars: int = 2000,
-             min_chars: int = 200, include_tests: bool = False) -> list[dict[str, Any]]:
+             min_chars: int = 200, include_tests: bool = False, flaws: str = "",
+             start: int = 0) -> list[dict[str, Any]]:
+  """Records start..start+n-1 (`start` > 0: documents a corpus of `start` records never saw)."""
+  kinds = tuple(k for k in flaws.split(",") if k) or FLAWS
+  if set(kinds) - set(FLAWS):
+    raise ConfigError(f"flaws={flaws!r}: unknown kind(s) {sorted(set(kinds) - set(FLAWS))}; expected some of {FLAWS}")
   files = list(_stdlib_files(include_tests))
   random.Random(f"text-files:{seed}").shuffle(files)
   records = []
   for path in files:
     for kind, text in _documents(path, max_chars, min_chars):
-      if len(records) == n:
-        return records
+      if len(records) == start + n:
+        return records[start:]
       index = len(records)
+      if index < start:  # only counted: the documents before `start` are not asked for
+        records.append(None)
+        continue
       rng = record_rng(seed, "text", index)
-      flaw = None
+      flaw, flaw_line = None, None
       if rng.random() < flaw_fraction:
-        flaw, text = _spoil(kind, text, rng)
+        flaw, spoiled = _spoil(kind, text, rng, kinds)
+        flaw_line, text = _first_changed_line(text, spoiled), spoiled
       records.append({"id": f"text-{seed}-{index:07d}", "text": text, "domain": "text",
-                      "meta": {"source": f"stdlib/{path}", "kind": kind, "flaw": flaw}})
-  if len(records) < n:
+                      "meta": {"source": f"stdlib/{path}", "kind": kind, "flaw": flaw, "flaw_line": flaw_line}})
+  if len(records) < start + n:
     hint = "" if include_tests else ", or set include_tests"
     raise ValueError(f"the standard library yields only {len(records)} text documents of "
                      f"{min_chars}..{max_chars} characters; ask for fewer{hint}")
-  return records
+  return records[start:]
