@@ -130,11 +130,15 @@ def test_dropout_and_annotated_fraction():
   np.testing.assert_array_equal(again, shown[0])
 
 
-def test_long_documents_are_chunked_with_the_critique_repeated(vocab):
+def _long_document(critique_every_chunk: bool) -> tuple[str, formatting.Formatted]:
   text = synthetic._material()["code"][0] * 3
-  item = formatting.Formatted(critique="<critique>Too long.</critique>", critique_after=False,
-                              prompt=None, text=text, document_weight=1.0, critique_weight=0.0,
-                              prompt_weight=0.0, critique_every_chunk=True)
+  return text, formatting.Formatted(critique="<critique>Too long.</critique>", critique_after=False, prompt=None,
+                                    text=text, document_weight=1.0, critique_weight=0.0, prompt_weight=0.0,
+                                    critique_every_chunk=critique_every_chunk)
+
+
+def test_long_documents_are_chunked_with_the_critique_repeated(vocab):
+  text, item = _long_document(critique_every_chunk=True)
   critique = vocab.encode(item.critique)
   elements = examples.tokenize([item], vocab, SEQ_LEN)
   assert len(elements) > 3
@@ -151,10 +155,7 @@ def test_long_documents_are_chunked_with_the_critique_repeated(vocab):
 
 
 def test_repeat_first_shows_a_long_documents_critique_once(vocab):
-  text = synthetic._material()["code"][0] * 3
-  item = formatting.Formatted(critique="<critique>Too long.</critique>", critique_after=False,
-                              prompt=None, text=text, document_weight=1.0, critique_weight=0.0,
-                              prompt_weight=0.0, critique_every_chunk=False)
+  text, item = _long_document(critique_every_chunk=False)
   critique = vocab.encode(item.critique)
   elements = examples.tokenize([item], vocab, SEQ_LEN)
   assert len(elements) > 3 and elements[0]["tokens"][:len(critique)].tolist() == critique
