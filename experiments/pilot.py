@@ -15,7 +15,6 @@ import os
 
 os.environ.setdefault("EPATH_USE_TF", "false")
 
-import json  # pylint: disable=g-import-not-at-top
 
 from absl import app, flags
 from etils import epath
@@ -23,6 +22,7 @@ from ml_collections import config_flags
 
 from experiments.common import prepare_builtin_corpus, run_module
 from experiments import cli, pilot_report
+from ixt_jax import rundir
 from ixt_jax.data import shards
 from ixt_jax.evaluate import endpoints, steer_set
 from ixt_jax.evaluate.steer import SteerSettings
@@ -69,8 +69,8 @@ def train_arms(c, arms, steps: int, stage: epath.Path, data: dict[str, epath.Pat
 
 def shared_vocab(stage: epath.Path) -> str:
   """The vocabulary the stage's first run trained, so every arm reads the same tokens."""
-  for config_file in sorted(stage.glob("*/config.json")):
-    path = json.loads(config_file.read_text()).get("vocab_path")
+  for config_file in sorted(stage.glob(f"*/{rundir.CONFIG}")):
+    path = rundir.read_json(config_file).get("vocab_path")
     if path:
       return path
   return ""
@@ -79,7 +79,7 @@ def shared_vocab(stage: epath.Path) -> str:
 def measure(dirs: dict[str, epath.Path], settings: SteerSettings, c, domains) -> dict:
   runs = []
   for arm, workdir in dirs.items():
-    summary = json.loads((workdir / "summary.json").read_text())
+    summary = rundir.read_json(rundir.path(workdir, rundir.SUMMARY))
     runs.append({"method": arm, "seed": c.seed, "steer": steer_set.steered(workdir, settings),
                  "train_seconds": summary["wall_seconds"]})
   table = endpoints.Runs(runs)
