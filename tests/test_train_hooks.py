@@ -5,17 +5,19 @@ import pytest
 from ixt_jax import rundir
 from ixt_jax.train.checkpoint_hook import CheckpointHook
 from ixt_jax.train.eval_hooks import HeldoutEval, TaskEval
+from ixt_jax.train import resume
 from ixt_jax.train.metrics import MetricsWriter
 from ixt_jax.train.step_log import StepLog, Throughput
 
 
-def _metrics(loss=2.0, grad_norm=1.0, doc_tokens=30, documents=2):
+def _metrics(loss=2.0, grad_norm=1.0, doc_tokens=30, documents=2, critique_tokens=10):
   return {"loss": np.float32(loss), "grad_norm": np.float32(grad_norm), "learning_rate": np.float32(1e-3),
-          "document_tokens": np.int32(doc_tokens), "documents": np.int32(documents)}
+          "document_tokens": np.int32(doc_tokens), "documents": np.int32(documents),
+          "critique_tokens": np.int32(critique_tokens)}
 
 
 def _step_log(writer, total=4, log_every=2):
-  progress = {"doc_tokens": 0, "documents": 0, "process_count": 1}
+  progress = resume.fresh_progress()
   return StepLog(writer, Throughput(tokens_per_step=100, flops_per_token=6.0, peak_flops=1e6), total, log_every,
                  progress, lambda step: f"restart from checkpoint 0 (step {step})", printing=False)
 
@@ -31,7 +33,7 @@ def test_step_log_reads_one_step_late_counts_every_step_and_logs_at_intervals(tm
     log.observe(step, _metrics())
   log.flush()
   writer.close()
-  assert log.progress == {"doc_tokens": 120, "documents": 8, "process_count": 1}
+  assert log.progress == {"doc_tokens": 120, "documents": 8, "critique_tokens": 40, "process_count": 1}
   logged = rundir.read_metrics(tmp_path)
   assert [m["step"] for m in logged] == [2, 4]  # every log_every steps and the last
   assert logged[-1]["tokens"] == 400 and logged[-1]["doc_tokens"] == 120 and logged[-1]["flops"] == 2400.0
