@@ -24,8 +24,9 @@ flags.DEFINE_integer("seed", 0, "seed of both runs: same initialisation, same do
 METHODS = ("ixt", "baseline")
 
 
-def _row(name: str, loss: float, bpb: float, s: dict) -> str:
-  return (f"{name:<26} {loss:>10.4f} {bpb:>10.4f} {s['tokens']:>11,} {s['doc_tokens']:>11,} "
+def _row(name: str, loss: float | None, bpb: float | None, s: dict) -> str:
+  figure = lambda x: f"{'not trained':>10}" if x is None else f"{x:>10.4f}"  # a condition the arm never saw
+  return (f"{name:<26} {figure(loss)} {figure(bpb)} {s['tokens']:>11,} {s['doc_tokens']:>11,} "
           f"{s['documents']:>9,} {s['flops']:>10.3e} {s['wall_seconds']:>8.0f}s")
 
 

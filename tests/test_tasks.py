@@ -113,11 +113,12 @@ def test_evaluate_run_writes_eval_json_and_fills_the_summary(builtin_run):
   assert json.loads((run_dir / "eval.json").read_text()) == {**json.loads(json.dumps(result)), "lm_eval": lm_eval_scores}
   # The same parameters on the same held-out batches: the numbers training reported.
   trained = training_summary["eval"]
-  for name, key in (("clean", "loss"), ("all", "loss_all"), ("unconditioned", "loss_unconditioned"),
-                    ("true_critique", "loss_true_critique")):
+  for name, key in (("clean", "loss"), ("all", "loss_all"), ("true_critique", "loss_true_critique")):
     np.testing.assert_allclose(result["heldout"][name]["all_domains"]["loss"], trained[key], rtol=1e-5)
+  # Never trained without a critique: not scored without one, in held-out loss or tasks.
+  assert "unconditioned" not in result["heldout"] and trained["loss_unconditioned"] is None
   scores = result["tasks"]
-  assert set(scores) == {"math_em", "math_em_unconditioned", "code_pass1", "code_pass1_unconditioned"}
+  assert set(scores) == {"math_em", "code_pass1"}
   assert all(0.0 <= s <= 1.0 for s in scores.values())
   assert all(len(samples) == 4 for samples in result["task_samples"].values())
   assert result["task_generation"]["tokens"] > 0

@@ -3,8 +3,9 @@
 `make_task_evaluator(...)` builds the problems once (held-out built-in records, which keep the
 ground truth in `meta`, and HumanEval) and returns a callable `(params) -> {"math_em": ...}` that a
 training loop can call every K steps and at the end. Greedy decoding. A run that trains with a
-critique prefix is scored conditioned on its positive critique (`math_em`, ...) and also with no
-critique (`math_em_unconditioned`, ...); any other run only with no critique, its own condition.
+critique prefix is scored conditioned on its positive critique (`math_em`, ...) and, if it trained
+without a critique too (dropout, cooldown), with none (`math_em_unconditioned`, ...); any other run
+only with no critique, its own condition.
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import ml_collections
 from flax import nnx
 from jax.sharding import Mesh
 
+from ixt_jax.data import conditions
 from ixt_jax.data import corpus as corpus_lib
 from ixt_jax.data import formatting, shards
 from ixt_jax.evaluate import code_task, humaneval, math_task
@@ -165,6 +167,8 @@ def make_task_evaluator(c: ml_collections.ConfigDict, vocab, graphdef: nnx.Graph
   problems = {task: _problems(task, raw, settings.max_problems) for task in settings.tasks}
   critiques = {"": None}
   if feedback.placement == "prefix":
-    critiques = {"": positive_critique, UNCONDITIONED: None}
+    critiques = {"": positive_critique}
+    if "none" in conditions.trained_conditions(c):  # no critique too, where the arm trained without one
+      critiques[UNCONDITIONED] = None
   return TaskEvaluator(problems, critiques, Sampler(graphdef, vocab, mesh, max_batch=settings.max_batch),
                        feedback, settings, c.data.seq_len)

@@ -38,12 +38,19 @@ def eval_condition(c: ml_collections.ConfigDict) -> str:
 
 def make_eval_sets(c: ml_collections.ConfigDict, vocab, positive_critique: Callable[[str], str],
                    corpus: corpus_lib.Corpus) -> dict[str, dict[str, list[dict]]]:
-  """The batches of every set in EVAL_SETS, per domain (global batches, identical on every process)."""
+  """The batches of every set in EVAL_SETS, per domain (global batches, identical on every process).
+
+  A set under a condition the arm never trained with (no critique for an IXT arm without dropout, a
+  critique for a baseline) is left out: its loss would measure the missing format, not the arm.
+  """
   sets = {}
+  trained = conditions.trained_conditions(c)
   for name, condition, split in EVAL_SETS:
+    condition = eval_condition(c) if condition == "own" else condition
+    if condition not in trained:
+      continue
     sets[name] = pipeline.make_eval_batches(
-        c.data, vocab, batch_size=c.train.eval_batch_size,
-        condition=eval_condition(c) if condition == "own" else condition,
+        c.data, vocab, batch_size=c.train.eval_batch_size, condition=condition,
         positive_critique=positive_critique, split=split, corpus=corpus)
   return sets
 
@@ -119,13 +126,15 @@ def evaluate_sets(eval_step, params, sets: dict[str, dict[str, list[dict]]], to_
 
 
 def summary_eval(results: dict) -> dict:
-  """The held-out part of summary.json's `eval`, from `evaluate_sets`' results."""
+  """The held-out part of summary.json's `eval`, from `evaluate_sets`' results; null for a set left out
+  (a condition the arm never trained with)."""
+  figure = lambda name, key: results[name]["all_domains"][key] if name in results else None
   return {
-      "loss": results["clean"]["all_domains"]["loss"],
-      "bits_per_byte": results["clean"]["all_domains"]["bits_per_byte"],
-      "loss_all": results["all"]["all_domains"]["loss"],
-      "loss_unconditioned": results["unconditioned"]["all_domains"]["loss"],
-      "loss_true_critique": results["true_critique"]["all_domains"]["loss"],
-      "bits_per_byte_unconditioned": results["unconditioned"]["all_domains"]["bits_per_byte"],
+      "loss": figure("clean", "loss"),
+      "bits_per_byte": figure("clean", "bits_per_byte"),
+      "loss_all": figure("all", "loss"),
+      "loss_unconditioned": figure("unconditioned", "loss"),
+      "loss_true_critique": figure("true_critique", "loss"),
+      "bits_per_byte_unconditioned": figure("unconditioned", "bits_per_byte"),
       "per_domain": {name: {d: r["loss"] for d, r in by_domain.items()} for name, by_domain in results.items()},
   }
