@@ -102,7 +102,7 @@ def describe_corpus(c: ml_collections.ConfigDict, corpus: corpus_lib.Corpus) -> 
 
 
 def format_loss(loss: float | None) -> str:
-  return "n/a (empty)" if loss is None else f"{loss:.4f}"
+  return "n/a" if loss is None else f"{loss:.4f}"  # None: an empty set, or a condition the arm never trained with
 
 
 def _figures(sums: np.ndarray) -> dict[str, float | None]:
