@@ -25,7 +25,7 @@ METHODS = ("ixt", "baseline")
 
 
 def _row(name: str, loss: float | None, bpb: float | None, s: dict) -> str:
-  figure = lambda x: f"{'not trained':>10}" if x is None else f"{x:>10.4f}"  # a condition the arm never saw
+  figure = lambda x: f"{'untrained':>10}" if x is None else f"{x:>10.4f}"  # a condition the arm never saw
   return (f"{name:<26} {figure(loss)} {figure(bpb)} {s['tokens']:>11,} {s['doc_tokens']:>11,} "
           f"{s['documents']:>9,} {s['flops']:>10.3e} {s['wall_seconds']:>8.0f}s")
 
