@@ -20,7 +20,8 @@ from absl import app, flags
 from etils import epath
 from ml_collections import config_flags
 
-from experiments.common import prepare_builtin_corpus, run_module
+from experiments.arms import annotated_dirs, launch_args, shared_vocab
+from experiments.common import run_module
 from experiments import cli, pilot_report
 from ixt_jax import rundir
 from ixt_jax.data import shards
@@ -32,48 +33,15 @@ flags.DEFINE_string("workdir", "runs/pilot", "pilot directory")
 flags.DEFINE_string("results", "", "where pilot.json and the figures go ('' = DIR/results)")
 
 
-def annotated_dirs(root: epath.Path, corpus_overrides) -> dict[str, epath.Path]:
-  """{"plain": annotated, "giveaway": annotated with the give-away critic} of one corpus."""
-  plain = prepare_builtin_corpus(root, corpus_overrides)
-  giveaway = root / "annotated_giveaway"
-  if not (giveaway / shards.MANIFEST).exists():
-    run_module(["experiments.annotate", "--config=configs/annotate/builtin.py", "--config.giveaway=True",
-                f"--input={root / 'corpus'}", f"--output={giveaway}"])
-  return {"plain": plain, "giveaway": giveaway}
-
-
-def launch_args(c, arm: str, steps: int, data: epath.Path, workdir: epath.Path, vocab_path: str) -> list[str]:
-  annotation, overrides = c.arms[arm]
-  del annotation
-  model = dict(c.model)
-  variant = f"method={arm},size={model.pop('size')},steps={steps},batch={c.batch_size},data={data},seq_len={c.seq_len}"
-  args = ["experiments.launch", f"--config=configs/quickstart.py:{variant}", f"--workdir={workdir}",
-          f"--config.seed={c.seed}", f"--config.optimizer.learning_rate={c.learning_rate}",
-          f"--config.optimizer.warmup_steps={steps // 10}", "--config.eval.tasks=",
-          f"--config.train.eval_every={steps}", f"--config.train.checkpoint_every={min(500, steps)}",
-          f"--config.train.log_every={min(100, steps)}", "--config.train.eval_batch_size=32"]
-  args += [f"--config.model.{k}={v}" for k, v in model.items()]
-  args += [f"--config.data.vocab.model_path={vocab_path}"] if vocab_path else []
-  return args + [f"--config.{o}" for o in overrides]
-
-
 def train_arms(c, arms, steps: int, stage: epath.Path, data: dict[str, epath.Path]) -> dict[str, epath.Path]:
   dirs = {}
   for arm in arms:
-    workdir = stage / arm
-    vocab_path = shared_vocab(stage)
-    run_module(launch_args(c, arm, steps, data[c.arms[arm][0]], workdir, vocab_path))
-    dirs[arm] = workdir
+    annotation, overrides = c.arms[arm]
+    dirs[arm] = stage / arm
+    run_module(launch_args(arm, overrides, model=c.model, steps=steps, batch=c.batch_size, seq_len=c.seq_len,
+                           seed=c.seed, learning_rate=c.learning_rate, data=data[annotation], workdir=dirs[arm],
+                           vocab_path=shared_vocab(stage)))
   return dirs
-
-
-def shared_vocab(stage: epath.Path) -> str:
-  """The vocabulary the stage's first run trained, so every arm reads the same tokens."""
-  for config_file in sorted(stage.glob(f"*/{rundir.CONFIG}")):
-    path = rundir.read_json(config_file).get("vocab_path")
-    if path:
-      return path
-  return ""
 
 
 def measure(dirs: dict[str, epath.Path], settings: SteerSettings, c, domains) -> dict:
