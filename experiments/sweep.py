@@ -21,12 +21,11 @@ import sys
 from absl import app, flags
 from etils import epath
 import ml_collections
-from ml_collections import config_flags
 import tqdm
 
 from configs import common as config_common
 from experiments import sweep_scripts
-from experiments.common import prepare_builtin_corpus, run_module
+from experiments.common import prepare_builtin_corpus, resolve_launch_config, run_module
 from ixt_jax import rundir
 from ixt_jax.data import vocab as vocab_lib
 from ixt_jax.models.sizes import param_counts, train_flops_per_token
@@ -48,21 +47,6 @@ class PlannedRun:
   workdir: epath.Path
   args: list[str]  # `python -m` arguments of its experiments.launch command
   config: ml_collections.ConfigDict | None = None  # what that command resolves to (built here, not parsed back)
-
-
-def resolve_launch_config(args: list[str]):
-  """The run config experiments.launch builds from these arguments, resolved the same way (config_flags):
-  the check that a planned command says what the plan's config says."""
-  argv = ["launch", *(a for a in args if a.startswith("--config"))]
-  flag_values = flags.FlagValues()
-  try:
-    # config_flags reads the config path from argv when the flag is defined, to define its override flags.
-    config_flags.DEFINE_config_file("config", None, flag_values=flag_values, lock_config=True, sys_argv=argv)
-    flag_values(argv)
-    return flag_values.config
-  except (flags.Error, AttributeError, KeyError, OSError) as e:  # an unknown key, a bad value, no such file
-    raise ValueError(f"the launch config rejects `{' '.join(argv[1:])}` (run from the repository root: config "
-                     f"paths are relative to it): {type(e).__name__}: {e}") from None
 
 
 def _launch(c, data: str, variant: dict, overrides: list[str]):
@@ -201,10 +185,12 @@ def main(argv):
   root.mkdir(parents=True, exist_ok=True)
   sweep_scripts.write_runs_table(root, planned)
   if f.emit == "shell":
-    print(sweep_scripts.write_launch_script(root, planned))
+    print(sweep_scripts.write_launch_script(root, [sweep_scripts.run_command(p) for p in planned],
+                                            sweep_scripts.fit_command(root)))
     return
   if f.emit == "slurm":
-    print(sweep_scripts.write_sbatch(root, planned, c.slurm.directives, c.slurm.setup, c.slurm.max_parallel))
+    print(sweep_scripts.write_sbatch(root, len(planned), sweep_scripts.fit_command(root), c.slurm.directives,
+                                     c.slurm.setup, c.slurm.max_parallel))
     return
   failed = run_locally(planned)
   if failed:

@@ -6,6 +6,7 @@ skips a finished run and resumes an interrupted one.
 import os
 import shlex
 import sys
+from collections.abc import Sequence
 
 from etils import epath
 
@@ -26,51 +27,57 @@ def _preamble() -> list[str]:
   return lines
 
 
-def _fit_command(root: epath.Path) -> str:
+def fit_command(root: epath.Path) -> str:
   return shlex.join(["python", "-m", "experiments.fit", f"--sweep_dir={root / 'runs'}", f"--out={root / 'fits'}"])
+
+
+def write_table(path: epath.Path, columns: Sequence[str], rows: Sequence[Sequence]) -> epath.Path:
+  """A tab-separated table, header first; a Slurm array task i reads row i (its command is the last cell)."""
+  lines = ["\t".join(columns)]
+  for row in rows:
+    cells = [str(v) for v in row]
+    if any("\t" in cell or "\n" in cell for cell in cells):
+      raise ValueError(f"run {cells[1]}: a tab or newline in its command or names would break {path.name}")
+    lines.append("\t".join(cells))
+  path.write_text("\n".join(lines) + "\n")
+  return path
 
 
 def write_runs_table(root: epath.Path, planned: list) -> epath.Path:
   """DIR/runs.tsv: one row per run (the array task index is its `index`), its command last."""
-  rows = ["\t".join(COLUMNS)]
+  rows = []
   for index, p in enumerate(planned):
     r = p.run
-    values = (index, r.name, r.method, r.size, r.point, r.seed, r.steps, r.batch_size, r.learning_rate,
-              r.warmup_steps, r.tokens, r.flops, r.budget or "", run_command(p))
-    cells = [str(v) for v in values]
-    if any("\t" in cell or "\n" in cell for cell in cells):
-      raise ValueError(f"run {r.name}: a tab or newline in its command or names would break {TABLE}")
-    rows.append("\t".join(cells))
-  path = root / TABLE
-  path.write_text("\n".join(rows) + "\n")
-  return path
+    rows.append((index, r.name, r.method, r.size, r.point, r.seed, r.steps, r.batch_size, r.learning_rate,
+                 r.warmup_steps, r.tokens, r.flops, r.budget or "", run_command(p)))
+  return write_table(root / TABLE, COLUMNS, rows)
 
 
-def write_launch_script(root: epath.Path, planned: list) -> str:
-  """DIR/launch.sh: every run's command, one a line; returns how to use it."""
-  path = root / "launch.sh"
+def write_launch_script(root: epath.Path, commands: Sequence[str], then: str, name: str = "launch.sh") -> str:
+  """DIR/<name>: every run's command, one a line; returns how to use it (`then`: what to run after)."""
+  path = root / name
   lines = ["#!/usr/bin/env bash",
-           f"# {len(planned)} runs, one a line, in any order or in parallel: a finished run is skipped and an",
+           f"# {len(commands)} runs, one a line, in any order or in parallel: a finished run is skipped and an",
            "# interrupted one resumes from its checkpoint. The exit status is 1 if any run failed.",
-           *_preamble(), "status=0", *(f"{run_command(p)} || status=1" for p in planned), "exit $status"]
+           *_preamble(), "status=0", *(f"{command} || status=1" for command in commands), "exit $status"]
   path.write_text("\n".join(lines) + "\n")
-  return f"wrote {path}\nrun it: bash {path}\nthen fit: {_fit_command(root)}"
+  return f"wrote {path}\nrun it: bash {path}\nthen: {then}"
 
 
-def write_sbatch(root: epath.Path, planned: list, directives=(), setup=(), max_parallel: int = 0) -> str:
-  """DIR/sweep.sbatch: a Slurm job array, one task per row of DIR/runs.tsv; returns how to submit it."""
-  path, logs = root / "sweep.sbatch", root / "slurm"
+def write_sbatch(root: epath.Path, tasks: int, then: str, directives=(), setup=(), max_parallel: int = 0,
+                 table: str = TABLE, name: str = "sweep.sbatch", job_name: str = "ixt-sweep") -> str:
+  """DIR/<name>: a Slurm job array, one task per row of DIR/<table>; returns how to submit it."""
+  path, logs = root / name, root / "slurm"
   logs.mkdir(parents=True, exist_ok=True)
   throttle = f"%{max_parallel}" if max_parallel else ""
-  lines = ["#!/usr/bin/env bash", "#SBATCH --job-name=ixt-sweep", f"#SBATCH --array=0-{len(planned) - 1}{throttle}",
+  lines = ["#!/usr/bin/env bash", f"#SBATCH --job-name={job_name}", f"#SBATCH --array=0-{tasks - 1}{throttle}",
            f"#SBATCH --output={logs}/%A_%a.out", "#SBATCH --open-mode=append", "#SBATCH --requeue",
            *(f"#SBATCH {d}" for d in directives),
-           f"# Task i trains row i of {TABLE} (line i + 2, after the header). A finished run is skipped and an",
-           "# interrupted (preempted, requeued) one resumes from its checkpoint: submit again to finish the sweep.",
+           f"# Task i runs row i of {table} (line i + 2, after the header). A finished run is skipped and an",
+           "# interrupted (preempted, requeued) one resumes from its checkpoint: submit again to finish.",
            "set -euo pipefail", *_preamble(), *setup,
            f"command=$(awk -F '\\t' -v row=$((SLURM_ARRAY_TASK_ID + 2)) 'NR == row {{print $NF}}' "
-           f"{shlex.quote(str(root / TABLE))})",
+           f"{shlex.quote(str(root / table))})",
            'echo "$command"', 'eval "$command"']
   path.write_text("\n".join(lines) + "\n")
-  return f"wrote {path} ({len(planned)} array tasks)\nsubmit it: sbatch {path}\nwhen every task has finished: " + \
-      _fit_command(root)
+  return f"wrote {path} ({tasks} array tasks)\nsubmit it: sbatch {path}\nwhen every task has finished: {then}"

@@ -10,6 +10,7 @@ import pytest
 
 from configs.sweeps import cpu_small, cpu_study, cpu_tiny, pod_example
 from experiments import sweep, sweep_scripts
+from experiments.common import resolve_launch_config
 from ixt_jax.models.sizes import model_config, param_counts, train_flops_per_token
 from ixt_jax.scaling import grid
 from train_utils import make_corpus
@@ -164,12 +165,13 @@ def test_emitted_slurm_array_and_shell_script_run_the_planned_commands(tmp_path)
 
   planned = sweep.plan_sweep(cpu_tiny.get_config(), str(data), epath.Path(root))
   assert [p.run.name for p in planned] == [row[1] for row in rows]
-  script = sweep_scripts.write_launch_script(epath.Path(root), planned)
+  script = sweep_scripts.write_launch_script(epath.Path(root), [sweep_scripts.run_command(p) for p in planned],
+                                            sweep_scripts.fit_command(epath.Path(root)))
   assert f"bash {root / 'launch.sh'}" in script
   lines = (root / "launch.sh").read_text().splitlines()
   launches = [line for line in lines if line.startswith("python -m experiments.launch ")]
   assert len(launches) == 12 and all(line.endswith(" || status=1") for line in launches)
-  resolved = sweep.resolve_launch_config(planned[5].args)  # the command says what the plan says
+  resolved = resolve_launch_config(planned[5].args)  # the command says what the plan says
   assert (resolved.train.steps, resolved.train.batch_size, resolved.seed) == (planned[5].run.steps, 8, 0)
   assert resolved.optimizer.learning_rate == planned[5].run.learning_rate
   assert resolved.optimizer.warmup_steps == planned[5].run.warmup_steps and resolved.model.n_layers == 2
@@ -215,4 +217,4 @@ def test_planned_configs_are_what_their_commands_resolve_to_even_with_a_comma_in
   planned = sweep.plan_sweep(cpu_tiny.get_config(), str(data), epath.Path(tmp_path / "sweep"))
   for p in (planned[0], planned[-1]):
     assert p.config.data.train_dirs == [str(data)]
-    assert sweep.resolve_launch_config(p.args).to_dict() == p.config.to_dict()
+    assert resolve_launch_config(p.args).to_dict() == p.config.to_dict()

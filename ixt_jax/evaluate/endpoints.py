@@ -91,12 +91,8 @@ def _values(runs: Runs, arm: str, domains, draw) -> dict[str, float]:
 
 def endpoints(runs: Runs, domains: Sequence[str], bootstrap: int = 1000, seed: int = 0) -> dict[str, Any]:
   """{arm: {endpoint: {"value", "lo", "hi", "se", "seeds"}}} for every arm sampled under negative."""
-  rng = np.random.default_rng(seed)
-  all_seeds = {m: np.arange(len(r)) for m, r in runs.by_method.items()}
-  all_prompts = np.arange(len(runs.prompts))
+  (all_seeds, all_prompts), draws = _everything(runs), _draws(runs, bootstrap, seed)
   arms = [m for m, r in runs.by_method.items() if "negative" in r[0]]
-  draws = [({m: rng.choice(s, len(s)) for m, s in all_seeds.items()}, rng.choice(all_prompts, len(all_prompts)))
-           for _ in range(bootstrap)]
   out = {}
   for arm in arms:
     point = _values(runs, arm, domains, (all_seeds, all_prompts))
@@ -111,6 +107,39 @@ def endpoints(runs: Runs, domains: Sequence[str], bootstrap: int = 1000, seed: i
       lo, hi = np.percentile(values, [2.5, 97.5])
       out[arm][name] = {"value": value, "lo": float(lo), "hi": float(hi), "se": float(values.std(ddof=1)),
                         "seeds": len(all_seeds[arm])}
+  return out
+
+
+def _everything(runs: Runs) -> tuple[dict[str, np.ndarray], np.ndarray]:
+  """The point estimate's "draw": every seed of every method, every prompt."""
+  return {m: np.arange(len(r)) for m, r in runs.by_method.items()}, np.arange(len(runs.prompts))
+
+
+def _draws(runs: Runs, bootstrap: int, seed: int) -> list[tuple[dict[str, np.ndarray], np.ndarray]]:
+  """Bootstrap draws: each method's seeds resampled, then one prompt resample shared by every run."""
+  rng = np.random.default_rng(seed)
+  all_seeds, all_prompts = _everything(runs)
+  return [({m: rng.choice(s, len(s)) for m, s in all_seeds.items()}, rng.choice(all_prompts, len(all_prompts)))
+          for _ in range(bootstrap)]
+
+
+def rate_intervals(runs: Runs, domains: Sequence[str], bootstrap: int = 1000,
+                   seed: int = 0) -> dict[str, dict[str, dict[str, float | None]]]:
+  """{method: {condition: {"value", "lo", "hi"}}}: the flaw rate pooled over `domains` with its 95%
+  bootstrap interval (the same draws as the endpoints'); None where no sample is well formed."""
+  everything, draws = _everything(runs), _draws(runs, bootstrap, seed)
+  out = {}
+  for method, seed_runs in runs.by_method.items():
+    out[method] = {}
+    for condition in seed_runs[0]:
+      point = runs.rate(method, condition, domains, everything[0][method], everything[1])
+      values = np.asarray([runs.rate(method, condition, domains, s[method], p) for s, p in draws])
+      values = values[np.isfinite(values)]
+      if not np.isfinite(point) or len(values) < 2:
+        out[method][condition] = {"value": None, "lo": None, "hi": None}
+        continue
+      lo, hi = np.percentile(values, [2.5, 97.5])
+      out[method][condition] = {"value": point, "lo": float(lo), "hi": float(hi)}
   return out
 
 

@@ -1,0 +1,192 @@
+"""Study v2's tables and figures, derived from the committed per-run JSON alone.
+
+RESULTS/runs/<stage>/<arm>/seed<k>/{config,summary,steer}.json -> RESULTS/study.json, tables.txt,
+flaw_rates.png, endpoints.png. tests/test_study_v2_results.py re-derives study.json from runs/.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
+from etils import epath
+
+from ixt_jax import rundir
+from ixt_jax.evaluate import endpoints
+from ixt_jax.evaluate.steer import STEER_FILE
+
+STUDY_FILE, TABLES_FILE = "study.json", "tables.txt"
+MID = "mid"  # the mid-training stage's directory (experiments.study_v2)
+ARM_LABELS = {
+    "baseline": "baseline",
+    "baseline_filtered": "filtered baseline (flawless documents only)",
+    "ixt_quality_token": "IXT, one-token verdict",
+    "ixt_quality_token_shuffled": "IXT verdict trained on shuffled verdicts",
+    "ixt_critique": "IXT, written critique",
+    "ixt_critique_shuffled": "IXT critique trained on shuffled critiques",
+    "ixt_giveaway": "give-away control (critique quotes the flaw)",
+}
+CONDITION_LABELS = {"none": "no critique", "positive": "shown a 'flawless' critique",
+                    "negative": "shown a 'flawed' critique"}
+ENDPOINT_LABELS = {
+    "delta": "flaw rate when shown 'flawed' minus when shown 'flawless'",
+    "delta_vs_twin": "(1) that difference beyond its shuffled-trained twin's",
+    "twin_minus_arm": "(2) twin's flaw rate minus the arm's, both shown 'flawless'",
+    "arm_minus_baseline": "(3) arm shown 'flawless' minus the baseline",
+    "arm_minus_filtered": "arm shown 'flawless' minus the filtered baseline",
+}
+_CONDITION_COLOURS = {"none": "0.6", "positive": "tab:blue", "negative": "tab:red"}
+
+
+def read_runs(results: epath.PathLike) -> dict[str, list[dict[str, Any]]]:
+  """{stage: [{"arm", "seed", "summary", "steer"}]}, stages and runs in a fixed order."""
+  stages: dict[str, list[dict[str, Any]]] = {}
+  for run_dir in sorted(epath.Path(results).glob("runs/*/*/seed*")):
+    stage, arm = run_dir.parent.parent.name, run_dir.parent.name
+    stages.setdefault(stage, []).append({
+        "arm": arm, "seed": int(run_dir.name.removeprefix("seed")),
+        "summary": rundir.read_json(run_dir / rundir.SUMMARY), "steer": rundir.read_json(run_dir / STEER_FILE)})
+  return stages
+
+
+def _stage(runs: list[dict[str, Any]], domains: list[str], bootstrap: int) -> dict[str, Any]:
+  table = endpoints.Runs([{"method": r["arm"], "seed": r["seed"], "steer": r["steer"]} for r in runs])
+  by_arm: dict[str, list[dict[str, Any]]] = {}
+  for r in runs:
+    by_arm.setdefault(r["arm"], []).append(r["summary"])
+  return {
+      "n_params_non_embedding": runs[0]["summary"]["n_params_non_embedding"],
+      "seeds": {arm: len(s) for arm, s in by_arm.items()},
+      "compute": {arm: {"flops": sorted({s["flops"] for s in ss}), "tokens": sorted({s["tokens"] for s in ss}),
+                        "steps": sorted({s["steps"] for s in ss})} for arm, ss in by_arm.items()},
+      "flaw_rates": endpoints.rate_intervals(table, domains, bootstrap),
+      "well_formed": {arm: _well_formed([r["steer"] for r in runs if r["arm"] == arm], domains) for arm in by_arm},
+      "endpoints": endpoints.endpoints(table, domains, bootstrap),
+      "flawed_line_loss": endpoints.flawed_line_endpoints(
+          [{"method": r["arm"], "seed": r["seed"], "steer": r["steer"]} for r in runs], bootstrap),
+      "clean_heldout_loss": {arm: sum(s["eval"]["loss"] for s in ss) / len(ss) for arm, ss in by_arm.items()},
+      "critique_token_share": {arm: ss[0]["feedback_token_share"] for arm, ss in by_arm.items()},
+      "train_seconds": sum(s["wall_seconds"] for ss in by_arm.values() for s in ss),
+      "steer_seconds": sum(r["steer"]["seconds"] for r in runs),
+  }
+
+
+def _well_formed(steers: list[dict[str, Any]], domains: list[str]) -> dict[str, float]:
+  """{condition: well-formed rate}, the mean over seeds and domains."""
+  return {c: sum(st["rates"][c][d]["well_formed_rate"] for st in steers for d in domains) / (len(steers) * len(domains))
+          for c in steers[0]["rates"]}
+
+
+def derive(results: epath.PathLike, config: dict[str, Any], wall_seconds: float | None = None) -> dict[str, Any]:
+  """Every table of the study from RESULTS/runs alone (config: the study config, for the steer
+  domains and the bootstrap; wall_seconds: the study's own clock, not derivable from the runs)."""
+  domains, bootstrap = list(config["domains"]), config["bootstrap"]
+  stages = {stage: _stage(runs, domains, bootstrap) for stage, runs in read_runs(results).items()}
+  return {"config": config, "domains": domains, "stages": stages, "wall_seconds": wall_seconds}
+
+
+def write(study: dict[str, Any], results: epath.PathLike) -> None:
+  results = epath.Path(results)
+  rundir.write_json(results / STUDY_FILE, study)
+  (results / TABLES_FILE).write_text(summary_text(study) + "\n")
+  write_figures(study, results)
+
+
+def stage_title(stage: str, s: dict[str, Any], config: dict[str, Any]) -> str:
+  if stage == MID:
+    mid = config["mid"]
+    return (f"mid-training: {mid['size']}'s pre-trained baseline continued {mid['steps']} steps "
+            f"({s['n_params_non_embedding']:,} non-embedding parameters)")
+  return f"{stage}: {s['n_params_non_embedding']:,} non-embedding parameters, {config['steps']} steps"
+
+
+def _interval(v: dict[str, Any], sign: str = "+") -> str:
+  """'value [lo, hi]', and value / SE where there is one; sign '+' for differences, '' for rates."""
+  if v["value"] is None:
+    return "n/a (no well-formed samples)"
+  se = v.get("se")
+  ratio = "" if se is None else (f"  ({v['value'] / se:+.1f} SE)" if se > 0 else "  (no spread)")
+  return f"{v['value']:{sign}.3f} [{v['lo']:{sign}.3f}, {v['hi']:{sign}.3f}]{ratio}"
+
+
+def summary_text(study: dict[str, Any]) -> str:
+  config, lines = study["config"], []
+  lines.append(f"Study v2: flaw rate of well-formed samples on {', '.join(study['domains'])} "
+               f"({config['prompts']} fresh prompts x {config['samples']} samples, 95% bootstrap intervals "
+               f"over seeds and prompts, {config['bootstrap']} draws)")
+  for stage, s in study["stages"].items():
+    lines += ["", f"== {stage_title(stage, s, config)}"]
+    lines.append("flaw rate by arm and condition (well-formed rate); seeds; clean held-out loss; "
+                 "critique token share:")
+    for arm, by_condition in s["flaw_rates"].items():
+      for condition, v in by_condition.items():
+        lines.append(f"  {arm:<28} {condition:<9} {_interval(v, sign=''):<22} ({s['well_formed'][arm][condition]:.2f})  "
+                     f"seeds {s['seeds'][arm]}  loss {s['clean_heldout_loss'][arm]:.4f}  "
+                     f"share {s['critique_token_share'][arm]:.3f}")
+    lines.append("endpoints (difference in flaw rate):")
+    for arm, values in s["endpoints"].items():
+      for name, v in values.items():
+        lines.append(f"  {arm:<28} {name:<20} {_interval(v):<40} {ENDPOINT_LABELS[name]}")
+    if s["flawed_line_loss"]:
+      lines.append("flawed-line loss (nats/token of the planted flaw's line):")
+      for arm, v in s["flawed_line_loss"].items():
+        twin = v.get("twin_minus_arm")
+        versus = f"; twin - arm {_interval(twin)}" if twin else ""
+        lines.append(f"  {arm:<28} under {v['condition']:<5} {v['loss']:.3f} ({v['records']} records){versus}")
+    compute = {arm: (c["flops"], c["tokens"]) for arm, c in s["compute"].items()}
+    matched = len({str(v) for v in compute.values()}) == 1
+    first = next(iter(s["compute"].values()))
+    lines.append(f"compute: {'every arm' if matched else 'NOT every arm'} {first['steps']} steps, "
+                 f"{first['tokens']} tokens, {first['flops']} FLOPs; train {s['train_seconds']:.0f} s, "
+                 f"sampling {s['steer_seconds']:.0f} s (sums over runs)")
+  if study["wall_seconds"] is not None:
+    lines += ["", f"study wall time: {study['wall_seconds'] / 60:.1f} min ({config['jobs']} runs at a time)"]
+  return "\n".join(lines)
+
+
+def write_figures(study: dict[str, Any], out: epath.Path) -> None:
+  """flaw_rates.png: flaw rate by arm and condition with 95% intervals, one panel per stage;
+  endpoints.png: every endpoint with its interval, one panel per stage."""
+  stages = study["stages"]
+  fig, axes = plt.subplots(1, len(stages), figsize=(6 * len(stages), 5), sharey=True, squeeze=False)
+  for ax, (stage, s) in zip(axes[0], stages.items()):
+    x, ticks, labels = 0.0, [], []
+    for arm, by_condition in s["flaw_rates"].items():
+      start = x
+      for condition in sorted(by_condition, key=list(CONDITION_LABELS).index):
+        v = by_condition[condition]
+        if v["value"] is not None:
+          ax.bar(x, v["value"], color=_CONDITION_COLOURS[condition], yerr=[[v["value"] - v["lo"]], [v["hi"] - v["value"]]],
+                 capsize=2, label=CONDITION_LABELS[condition])
+        x += 1
+      ticks.append((start + x - 1) / 2)
+      labels.append(ARM_LABELS.get(arm, arm))
+      x += 0.8
+    ax.set_xticks(ticks, labels, rotation=35, ha="right", fontsize=7)
+    ax.set_title(stage_title(stage, s, study["config"]), fontsize=8)
+    ax.set_ylim(0, 1)
+    handles = dict(zip(*reversed(ax.get_legend_handles_labels())))
+    ax.legend(handles.values(), handles.keys(), fontsize=7)
+  axes[0][0].set_ylabel(f"flaw rate of well-formed {'/'.join(study['domains'])} samples")
+  fig.tight_layout()
+  fig.savefig(out / "flaw_rates.png", dpi=130)
+  plt.close(fig)
+
+  fig, axes = plt.subplots(len(stages), 1, figsize=(9, 0.3 * sum(
+      len(v) for s in stages.values() for v in s["endpoints"].values()) + 1.5 * len(stages)), squeeze=False)
+  for ax, (stage, s) in zip(axes[:, 0], stages.items()):
+    rows = [(arm, name, v) for arm, values in s["endpoints"].items() for name, v in values.items()
+            if v["value"] is not None]
+    for i, (_, _, v) in enumerate(rows):
+      ax.errorbar(v["value"], i, xerr=[[v["value"] - v["lo"]], [v["hi"] - v["value"]]], fmt="o", color="k", ms=3)
+    ax.axvline(0, color="0.5", lw=0.8)
+    ax.set_yticks(range(len(rows)), [f"{ARM_LABELS.get(a, a)}: {ENDPOINT_LABELS[n]}" for a, n, _ in rows],
+                  fontsize=6)
+    ax.invert_yaxis()
+    ax.set_title(stage_title(stage, s, study["config"]), fontsize=8)
+  axes[-1, 0].set_xlabel("difference in flaw rate (95% bootstrap interval)")
+  fig.tight_layout()
+  fig.savefig(out / "endpoints.png", dpi=130)
+  plt.close(fig)
