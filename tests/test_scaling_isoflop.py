@@ -45,3 +45,15 @@ def test_a_budget_with_a_single_size_is_named():
   with pytest.raises(ValueError, match=r"budget 5e\+19 FLOPs has 1 model size") as error:
     isoflop.fit_isoflop(n, c, loss, np.full(len(n), None), COST, "ixt")
   assert "'ixt'" in str(error.value) and "at least 3 model sizes" in str(error.value)
+
+
+def test_an_optimum_counts_only_where_the_measured_sizes_bracket_it():
+  n, c, loss = _profiles([1e17, 1e18])
+  result = isoflop.fit_isoflop(n, c, loss, np.full(len(n), None), COST, "baseline")
+  first = slice(0, 5)
+  assert isoflop.unbracketed(result["budgets"][0], n[first], loss[first]) is None
+  # Sizes all above the optimum: the best measured one is the smallest, whatever the parabola says.
+  assert "is the smallest" in isoflop.unbracketed(result["budgets"][0], n[first][2:], loss[first][2:])
+  assert "is the largest" in isoflop.unbracketed(result["budgets"][0], n[first][:3], loss[first][:3])
+  outside = {**result["budgets"][0], "bracketed": False}
+  assert "outside the measured sizes" in isoflop.unbracketed(outside, n[first], loss[first])

@@ -2,7 +2,8 @@
 
 Runs share a budget when they carry the same `budget` tag, or else when their FLOPs agree within
 BUDGET_TOLERANCE. Each budget's parabola gives its optimal size N_opt (and D_opt = C / cost(N_opt)),
-and power laws N_opt = G C^a, D_opt = H C^b are fitted across budgets.
+and power laws N_opt = G C^a, D_opt = H C^b are fitted across budgets. An optimum is measured only where
+the measured sizes bracket it (`unbracketed` says why not).
 """
 from __future__ import annotations
 
@@ -70,3 +71,18 @@ def fit_isoflop(n: np.ndarray, run_flops: np.ndarray, loss: np.ndarray, tags: np
     exponent, log_coefficient = np.polyfit(log_c, np.log([b[key] for b in fitted]), 1)
     laws[key] = {"coefficient": np.exp(log_coefficient), "exponent": exponent}
   return {"grouping": how, "budgets": budgets, **laws, "form": "X_opt = coefficient * C^exponent"}
+
+
+def unbracketed(budget: dict, n: np.ndarray, loss: np.ndarray) -> str | None:
+  """Why one budget's optimum (a `fit_isoflop` budget, its runs' sizes and losses) is not bracketed by the
+  measured sizes, or None where it is: the best measured size (mean over seeds) must have a measured size
+  on either side, and the parabola's minimum must lie within the measured sizes."""
+  sizes = np.unique(n)
+  best = sizes[np.argmin([np.mean(loss[n == size]) for size in sizes])]
+  if best in (sizes[0], sizes[-1]):
+    return f"the best measured size (N = {best:,.0f}) is the {'smallest' if best == sizes[0] else 'largest'}"
+  if "n_opt" not in budget:
+    return "loss is not convex in log N: no optimum"
+  if not budget["bracketed"]:
+    return "the parabola's minimum lies outside the measured sizes"
+  return None
