@@ -28,6 +28,7 @@ from absl import app, flags
 from etils import epath
 from ml_collections import config_flags
 
+from configs.sweeps import study_v2 as study_v2_config
 from experiments import cli, study_v2_report, sweep_scripts
 from experiments.arms import annotated_dirs, launch_args, shared_vocab
 from experiments.common import resolve_launch_config, run_module
@@ -68,7 +69,7 @@ def learning_rate(c, size: str) -> float:
 
 
 def plan(c, root: epath.Path, data: dict[str, epath.Path], vocab_path: str) -> list[Run]:
-  """Every run in the order it trains: pre-training size by size, then mid-training."""
+  """Every run in the order it trains: pre-training size by size, the dose-response, then mid-training."""
   runs = []
   for size in c.sizes:
     for seed in c.seeds:
@@ -78,6 +79,15 @@ def plan(c, root: epath.Path, data: dict[str, epath.Path], vocab_path: str) -> l
             arm, (*c.overrides, *overrides), model=c.models[size], steps=c.steps, batch=c.batch_size, seq_len=c.seq_len, seed=seed,
             learning_rate=learning_rate(c, size), data=data[annotation], workdir=workdir,
             vocab_path=vocab_path))))
+  _, dose_overrides = c.arms[c.dose.arm]  # each point reads its own annotation
+  for seed in c.seeds:
+    for fraction in c.dose.fractions:
+      arm = f"{c.dose.arm}_{study_v2_config.dose_annotation(fraction)}"
+      workdir = root / c.dose.size / arm / f"seed{seed}"
+      runs.append(Run(c.dose.size, arm, seed, workdir, tuple(launch_args(
+          arm, (*c.overrides, *dose_overrides), model=c.models[c.dose.size], steps=c.steps, batch=c.batch_size,
+          seq_len=c.seq_len, seed=seed, learning_rate=learning_rate(c, c.dose.size),
+          data=data[study_v2_config.dose_annotation(fraction)], workdir=workdir, vocab_path=vocab_path))))
   for seed in c.seeds:
     start = root / c.mid.size / c.mid.from_arm / f"seed{seed}"
     for arm, (annotation, overrides) in c.mid.arms.items():
@@ -173,7 +183,7 @@ def main(argv):
   c, root = _CONFIG.value, epath.Path(flags.FLAGS.workdir).absolute()
   results = epath.Path(flags.FLAGS.results or root / "results")
   started = time.time()
-  data = annotated_dirs(root / "data", c.corpus)
+  data = annotated_dirs(root / "data", c.corpus, c.annotations)
   runs = plan(c, root, data, vocabulary(root, plan(c, root, data, "")))
   if flags.FLAGS.emit:
     emit(c, root, runs, results, flags.FLAGS.emit)
