@@ -40,7 +40,8 @@ def test_every_arm_at_a_size_has_the_same_flops_tokens_and_learning_rate(get_con
                              param_counts(model)["total"]))
     seeds[(run.stage, run.arm)] += 1
     if run.stage == study_v2.MID:
-      assert rc.train.init_from == str(tmp_path / c.mid.size / c.mid.from_arm / f"seed{run.seed}")
+      assert rc.train.init_from == str(tmp_path / c.mid.size / c.mid.from_arm / f"seed{run.seed}") == str(run.after)
+      assert run.after in {r.workdir for r in runs[:runs.index(run)]}  # planned (so trained) before it
     if "_flip" in run.arm:  # the dose-response: the arm's own config on an annotation with flipped verdicts
       assert run.stage == c.dose.size and rc.data.feedback.kind == "quality_token"
       assert rc.data.train_dirs == [str(tmp_path / "data" / f"annotated_{run.arm.split('_')[-1]}")]
