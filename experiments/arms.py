@@ -9,14 +9,20 @@ from ixt_jax import rundir
 from ixt_jax.data import shards
 
 
-def annotated_dirs(root: epath.Path, corpus_overrides) -> dict[str, epath.Path]:
-  """{"plain": annotated, "giveaway": annotated with the give-away critic} of one corpus."""
-  plain = prepare_builtin_corpus(root, corpus_overrides)
-  giveaway = root / "annotated_giveaway"
-  if not (giveaway / shards.MANIFEST).exists():
-    run_module(["experiments.annotate", "--config=configs/annotate/builtin.py", "--config.giveaway=True",
-                f"--input={root / 'corpus'}", f"--output={giveaway}"])
-  return {"plain": plain, "giveaway": giveaway}
+GIVEAWAY = {"giveaway": ("giveaway=True",)}  # the positive control's annotation
+
+
+def annotated_dirs(root: epath.Path, corpus_overrides,
+                   annotations: Mapping[str, Sequence[str]] = GIVEAWAY) -> dict[str, epath.Path]:
+  """{"plain": annotated, name: annotated_<name>, ...} of one corpus: the built-in verifiers' annotation,
+  and one more per entry of `annotations` (name -> overrides of configs/annotate/builtin.py)."""
+  dirs = {"plain": prepare_builtin_corpus(root, corpus_overrides)}
+  for name, overrides in annotations.items():
+    dirs[name] = root / f"annotated_{name}"
+    if not (dirs[name] / shards.MANIFEST).exists():
+      run_module(["experiments.annotate", "--config=configs/annotate/builtin.py",
+                  *(f"--config.{o}" for o in overrides), f"--input={root / 'corpus'}", f"--output={dirs[name]}"])
+  return dirs
 
 
 def launch_args(arm: str, overrides: Sequence[str], *, model: Mapping, steps: int, batch: int, seq_len: int,

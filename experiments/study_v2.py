@@ -28,6 +28,7 @@ from absl import app, flags
 from etils import epath
 from ml_collections import config_flags
 
+from configs.sweeps import study_v2 as study_v2_config
 from experiments import cli, study_v2_report, sweep_scripts
 from experiments.arms import annotated_dirs, launch_args, shared_vocab
 from experiments.common import resolve_launch_config, run_module
@@ -54,6 +55,7 @@ class Run:
   seed: int
   workdir: epath.Path
   launch: tuple[str, ...]
+  after: epath.Path | None = None  # the run this one continues (mid-training)
 
   @property
   def name(self) -> str:
@@ -68,24 +70,30 @@ def learning_rate(c, size: str) -> float:
 
 
 def plan(c, root: epath.Path, data: dict[str, epath.Path], vocab_path: str) -> list[Run]:
-  """Every run in the order it trains: pre-training size by size, then mid-training."""
+  """Every run in the order it trains: pre-training size by size, each size followed by the
+  dose-response and the mid-training runs that belong to it (they need its runs, or share its cost)."""
+
+  def run(stage, arm, seed, annotation, overrides, size, steps, lr, after=None) -> Run:
+    workdir = root / stage / arm / f"seed{seed}"
+    return Run(stage, arm, seed, workdir, tuple(launch_args(
+        arm, (*c.overrides, *overrides), model=c.models[size], steps=steps, batch=c.batch_size, seq_len=c.seq_len,
+        seed=seed, learning_rate=lr, data=data[annotation], workdir=workdir, vocab_path=vocab_path)), after)
+
   runs = []
   for size in c.sizes:
-    for seed in c.seeds:
-      for arm, (annotation, overrides) in c.arms.items():
-        workdir = root / size / arm / f"seed{seed}"
-        runs.append(Run(size, arm, seed, workdir, tuple(launch_args(
-            arm, (*c.overrides, *overrides), model=c.models[size], steps=c.steps, batch=c.batch_size, seq_len=c.seq_len, seed=seed,
-            learning_rate=learning_rate(c, size), data=data[annotation], workdir=workdir,
-            vocab_path=vocab_path))))
-  for seed in c.seeds:
-    start = root / c.mid.size / c.mid.from_arm / f"seed{seed}"
-    for arm, (annotation, overrides) in c.mid.arms.items():
-      workdir = root / MID / arm / f"seed{seed}"
-      runs.append(Run(MID, arm, seed, workdir, tuple(launch_args(
-          arm, (*c.overrides, *overrides, f"train.init_from={start}"), model=c.models[c.mid.size], steps=c.mid.steps,
-          batch=c.batch_size, seq_len=c.seq_len, seed=seed, learning_rate=c.mid.learning_rate,
-          data=data[annotation], workdir=workdir, vocab_path=vocab_path))))
+    lr = learning_rate(c, size)
+    runs += [run(size, arm, seed, annotation, overrides, size, c.steps, lr)
+             for seed in c.seeds for arm, (annotation, overrides) in c.arms.items()]
+    if size == c.dose.size:
+      _, overrides = c.arms[c.dose.arm]  # each point reads its own annotation
+      runs += [run(size, f"{c.dose.arm}_{study_v2_config.dose_annotation(f)}", seed,
+                   study_v2_config.dose_annotation(f), overrides, size, c.steps, lr)
+               for seed in c.seeds for f in c.dose.fractions]
+    if size == c.mid.size:
+      for seed in c.seeds:
+        start = root / size / c.mid.from_arm / f"seed{seed}"
+        runs += [run(MID, arm, seed, annotation, (*overrides, f"train.init_from={start}"), size, c.mid.steps,
+                     c.mid.learning_rate, after=start) for arm, (annotation, overrides) in c.mid.arms.items()]
   return runs
 
 
@@ -105,26 +113,42 @@ def train_and_steer(c, run: Run) -> float:
   return time.time() - start
 
 
-def run_all(c, runs: list[Run]) -> None:
-  """`c.jobs` runs at a time, mid-training runs once the pre-training run they continue is finished."""
+def run_all(c, runs: list[Run], clock: "StudyClock") -> None:
+  """`c.jobs` runs at a time in plan order; a mid-training run first waits for the run it continues."""
   todo = [r for r in runs if not (rundir.is_finished(r.workdir) and (r.workdir / STEER_FILE).exists())]
   print(f"study v2: {len(runs)} runs, {len(runs) - len(todo)} done, {len(todo)} to go, {c.jobs} at a time",
         flush=True)
   started = time.time()
   with concurrent.futures.ThreadPoolExecutor(c.jobs) as pool:
-    pre = {pool.submit(train_and_steer, c, r): r for r in todo if r.stage != MID}
-    _wait(pre, len(todo), started)
-    mid = {pool.submit(train_and_steer, c, r): r for r in todo if r.stage == MID}
-    _wait(mid, len(todo), started, done_before=len(pre))
+    futures: dict[epath.Path, concurrent.futures.Future] = {}
+    for run in todo:
+      futures[run.workdir] = pool.submit(_after, futures.get(run.after), c, run)
+    names = {f: run.name for f, run in zip(futures.values(), todo)}
+    for i, future in enumerate(concurrent.futures.as_completed(names), 1):
+      seconds = future.result()  # a failed run stops the study: its command is printed above to rerun
+      clock.save()
+      elapsed = time.time() - started
+      print(f"[{i}/{len(todo)}] {names[future]} done in {seconds:.0f} s; elapsed {elapsed / 60:.1f} min, "
+            f"ETA {elapsed / i * (len(todo) - i) / 60:.1f} min", flush=True)
 
 
-def _wait(futures: dict, total: int, started: float, done_before: int = 0) -> None:
-  for i, future in enumerate(concurrent.futures.as_completed(futures), done_before + 1):
-    seconds = future.result()  # a failed run stops the study: its command is printed above to rerun
-    elapsed = time.time() - started
-    eta = elapsed / i * (total - i)
-    print(f"[{i}/{total}] {futures[future].name} done in {seconds:.0f} s; elapsed {elapsed / 60:.1f} min, "
-          f"ETA {eta / 60:.1f} min", flush=True)
+def _after(start: concurrent.futures.Future | None, c, run: Run) -> float:
+  if start is not None:
+    start.result()  # raises if the run this one continues failed
+  return train_and_steer(c, run)
+
+
+class StudyClock:
+  """The study's wall time summed over every invocation (DIR/wall.json, saved as runs finish)."""
+
+  def __init__(self, root: epath.Path):
+    self.path, self.started = root / WALL_FILE, time.time()
+    self.before = rundir.read_json(self.path)["seconds"] if self.path.exists() else 0.0
+
+  def save(self) -> float:
+    seconds = self.before + time.time() - self.started
+    rundir.write_json(self.path, {"seconds": seconds})
+    return seconds
 
 
 def copy_results(runs: list[Run], results: epath.Path) -> None:
@@ -172,16 +196,14 @@ def main(argv):
     raise app.UsageError(f"unexpected arguments {argv[1:]}")
   c, root = _CONFIG.value, epath.Path(flags.FLAGS.workdir).absolute()
   results = epath.Path(flags.FLAGS.results or root / "results")
-  started = time.time()
-  data = annotated_dirs(root / "data", c.corpus)
+  clock = StudyClock(root)
+  data = annotated_dirs(root / "data", c.corpus, c.annotations)
   runs = plan(c, root, data, vocabulary(root, plan(c, root, data, "")))
   if flags.FLAGS.emit:
     emit(c, root, runs, results, flags.FLAGS.emit)
     return
-  run_all(c, runs)
-  wall = root / WALL_FILE
-  seconds = (rundir.read_json(wall)["seconds"] if wall.exists() else 0.0) + time.time() - started
-  rundir.write_json(wall, {"seconds": seconds})
+  run_all(c, runs, clock)
+  seconds = clock.save()
   copy_results(runs, results)
   study = study_v2_report.derive(results, c.to_dict(), wall_seconds=seconds)
   study_v2_report.write(study, results)

@@ -13,6 +13,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 from etils import epath
 
+from configs.sweeps.study_v2 import dose_annotation
 from ixt_jax import rundir
 from ixt_jax.evaluate import endpoints
 from ixt_jax.evaluate.steer import STEER_FILE
@@ -28,6 +29,16 @@ ARM_LABELS = {
     "ixt_critique_shuffled": "IXT critique trained on shuffled critiques",
     "ixt_giveaway": "give-away control (critique quotes the flaw)",
 }
+
+
+def arm_label(arm: str) -> str:
+  """An arm in words; a dose-response arm is '<arm>_flip<percent>'."""
+  base, _, flip = arm.rpartition("_flip")
+  if base and flip.isdigit():
+    return f"{ARM_LABELS.get(base, base)}, {flip}% of verdicts reversed"
+  return ARM_LABELS.get(arm, arm)
+
+
 CONDITION_LABELS = {"none": "no critique", "positive": "shown a 'flawless' critique",
                     "negative": "shown a 'flawed' critique"}
 ENDPOINT_LABELS = {
@@ -84,7 +95,21 @@ def derive(results: epath.PathLike, config: dict[str, Any], wall_seconds: float 
   domains and the bootstrap; wall_seconds: the study's own clock, not derivable from the runs)."""
   domains, bootstrap = list(config["domains"]), config["bootstrap"]
   stages = {stage: _stage(runs, domains, bootstrap) for stage, runs in read_runs(results).items()}
-  return {"config": config, "domains": domains, "stages": stages, "wall_seconds": wall_seconds}
+  return {"config": config, "domains": domains, "stages": stages, "dose_response": _dose_response(stages, config),
+          "wall_seconds": wall_seconds}
+
+
+def _dose_response(stages: dict[str, Any], config: dict[str, Any]) -> list[dict[str, Any]]:
+  """The dose arm's endpoints at each share of flipped verdicts (0: the arm itself), where it ran."""
+  dose = config["dose"]
+  endpoints_by_arm = stages.get(dose["size"], {}).get("endpoints", {})
+  points = []
+  for fraction in (0.0, *dose["fractions"]):
+    arm = dose["arm"] if fraction == 0 else f"{dose['arm']}_{dose_annotation(fraction)}"
+    if arm in endpoints_by_arm:
+      points.append({"flip_fraction": fraction, "arm": arm, "delta": endpoints_by_arm[arm]["delta"],
+                     "arm_minus_baseline": endpoints_by_arm[arm].get("arm_minus_baseline")})
+  return points if len(points) > 1 else []
 
 
 def write(study: dict[str, Any], results: epath.PathLike) -> None:
@@ -141,6 +166,13 @@ def summary_text(study: dict[str, Any]) -> str:
     lines.append(f"compute: {'every arm' if matched else 'NOT every arm'} {first['steps']} steps, "
                  f"{first['tokens']} tokens, {first['flops']} FLOPs; train {s['train_seconds']:.0f} s, "
                  f"sampling {s['steer_seconds']:.0f} s (sums over runs)")
+  if study["dose_response"]:
+    dose = config["dose"]
+    lines += ["", f"== critic quality: {dose['arm']} at {dose['size']} on annotations with a share of the verdicts "
+                  "reversed (agreement with the verifiers = 1 - share)"]
+    for point in study["dose_response"]:
+      lines.append(f"  flipped {point['flip_fraction']:>4.0%}  Delta {_interval(point['delta']):<40} arm - baseline "
+                   f"{_interval(point['arm_minus_baseline']) if point['arm_minus_baseline'] else 'n/a'}")
   if study["wall_seconds"] is not None:
     lines += ["", f"study wall time: {study['wall_seconds'] / 60:.1f} min ({config['jobs']} runs at a time)"]
   return "\n".join(lines)
@@ -148,7 +180,10 @@ def summary_text(study: dict[str, Any]) -> str:
 
 def write_figures(study: dict[str, Any], out: epath.Path) -> None:
   """flaw_rates.png: flaw rate by arm and condition with 95% intervals, one panel per stage;
-  endpoints.png: every endpoint with its interval, one panel per stage."""
+  endpoints.png: every endpoint with its interval, one panel per stage; dose_response.png: the
+  endpoints against the critic's agreement with the verifiers."""
+  if study["dose_response"]:
+    _dose_figure(study, out)
   stages = study["stages"]
   fig, axes = plt.subplots(1, len(stages), figsize=(6 * len(stages), 5), sharey=True, squeeze=False)
   for ax, (stage, s) in zip(axes[0], stages.items()):
@@ -162,7 +197,7 @@ def write_figures(study: dict[str, Any], out: epath.Path) -> None:
                  capsize=2, label=CONDITION_LABELS[condition])
         x += 1
       ticks.append((start + x - 1) / 2)
-      labels.append(ARM_LABELS.get(arm, arm))
+      labels.append(arm_label(arm))
       x += 0.8
     ax.set_xticks(ticks, labels, rotation=35, ha="right", fontsize=7)
     ax.set_title(stage_title(stage, s, study["config"]), fontsize=8)
@@ -182,11 +217,31 @@ def write_figures(study: dict[str, Any], out: epath.Path) -> None:
     for i, (_, _, v) in enumerate(rows):
       ax.errorbar(v["value"], i, xerr=[[v["value"] - v["lo"]], [v["hi"] - v["value"]]], fmt="o", color="k", ms=3)
     ax.axvline(0, color="0.5", lw=0.8)
-    ax.set_yticks(range(len(rows)), [f"{ARM_LABELS.get(a, a)}: {ENDPOINT_LABELS[n]}" for a, n, _ in rows],
+    ax.set_yticks(range(len(rows)), [f"{arm_label(a)}: {ENDPOINT_LABELS[n]}" for a, n, _ in rows],
                   fontsize=6)
     ax.invert_yaxis()
     ax.set_title(stage_title(stage, s, study["config"]), fontsize=8)
   axes[-1, 0].set_xlabel("difference in flaw rate (95% bootstrap interval)")
   fig.tight_layout()
   fig.savefig(out / "endpoints.png", dpi=130)
+  plt.close(fig)
+
+
+def _dose_figure(study: dict[str, Any], out: epath.Path) -> None:
+  fig, ax = plt.subplots(figsize=(6, 4))
+  for key, label, colour in (("delta", ENDPOINT_LABELS["delta"], "k"),
+                             ("arm_minus_baseline", ENDPOINT_LABELS["arm_minus_baseline"], "tab:blue")):
+    points = [p for p in study["dose_response"] if p[key] and p[key]["value"] is not None]
+    x = [1 - p["flip_fraction"] for p in points]
+    y = [p[key]["value"] for p in points]
+    err = [[p[key]["value"] - p[key]["lo"] for p in points], [p[key]["hi"] - p[key]["value"] for p in points]]
+    ax.errorbar(x, y, yerr=err, fmt="o-", color=colour, capsize=3, label=label)
+  ax.axhline(0, color="0.5", lw=0.8)
+  ax.set_xlabel("critic's agreement with the verifiers (share of verdicts not reversed)")
+  ax.set_ylabel("difference in flaw rate (95% interval)")
+  dose = study["config"]["dose"]
+  ax.set_title(f"Critic quality: {arm_label(dose['arm'])} at {dose['size']}", fontsize=9)
+  ax.legend(fontsize=7)
+  fig.tight_layout()
+  fig.savefig(out / "dose_response.png", dpi=130)
   plt.close(fig)

@@ -13,7 +13,7 @@ from ixt_jax.train import config as run_config
 
 
 def _plan(c, root):
-  data = {"plain": root / "data" / "annotated", "giveaway": root / "data" / "annotated_giveaway"}
+  data = {"plain": root / "data" / "annotated", **{a: root / "data" / f"annotated_{a}" for a in c.annotations}}
   return study_v2.plan(c, root, data, str(root / "vocab.model"))
 
 
@@ -29,7 +29,7 @@ def _resolved(run):
 def test_every_arm_at_a_size_has_the_same_flops_tokens_and_learning_rate(get_config, tmp_path):
   c = get_config()
   runs = _plan(c, epath.Path(tmp_path))
-  assert len(runs) == len(c.sizes) * len(c.arms) * len(c.seeds) + len(c.mid.arms) * len(c.seeds)
+  assert len(runs) == (len(c.sizes) * len(c.arms) + len(c.dose.fractions) + len(c.mid.arms)) * len(c.seeds)
   by_stage = collections.defaultdict(set)
   seeds = collections.Counter()
   for run in runs:
@@ -40,7 +40,11 @@ def test_every_arm_at_a_size_has_the_same_flops_tokens_and_learning_rate(get_con
                              param_counts(model)["total"]))
     seeds[(run.stage, run.arm)] += 1
     if run.stage == study_v2.MID:
-      assert rc.train.init_from == str(tmp_path / c.mid.size / c.mid.from_arm / f"seed{run.seed}")
+      assert rc.train.init_from == str(tmp_path / c.mid.size / c.mid.from_arm / f"seed{run.seed}") == str(run.after)
+      assert run.after in {r.workdir for r in runs[:runs.index(run)]}  # planned (so trained) before it
+    if "_flip" in run.arm:  # the dose-response: the arm's own config on an annotation with flipped verdicts
+      assert run.stage == c.dose.size and rc.data.feedback.kind == "quality_token"
+      assert rc.data.train_dirs == [str(tmp_path / "data" / f"annotated_{run.arm.split('_')[-1]}")]
   assert set(by_stage) == {*c.sizes, study_v2.MID}
   assert all(len(points) == 1 for points in by_stage.values()), by_stage  # compute-matched at every size
   assert set(seeds.values()) == {3}
@@ -61,12 +65,12 @@ def test_emit_writes_two_job_arrays_and_two_shell_scripts(tmp_path, capsys):
   printed = capsys.readouterr().out
   pre = (root / "runs.tsv").read_text().splitlines()
   mid = (root / "mid.tsv").read_text().splitlines()
-  assert len(pre) - 1 == len(c.sizes) * len(c.arms) * 3 and len(mid) - 1 == len(c.mid.arms) * 3
+  assert len(pre) - 1 == (len(c.sizes) * len(c.arms) + len(c.dose.fractions)) * 3 and len(mid) - 1 == len(c.mid.arms) * 3
   command = pre[1].split("\t")[-1]
   assert command.startswith("python -m experiments.launch ") and " && python -m experiments.evaluate --runs=" in command
   assert "--domains=math,code,text" in command
-  assert "#SBATCH --array=0-62" in (root / "runs.sbatch").read_text()
+  assert "#SBATCH --array=0-71" in (root / "runs.sbatch").read_text()
   assert "#SBATCH --gres=gpu:1" in (root / "mid.sbatch").read_text()
   assert f"sbatch --dependency=afterok:$jid {root / 'mid.sbatch'}" in printed
   shell = (root / "runs.sh").read_text().splitlines()
-  assert sum(line.startswith("python -m experiments.launch ") for line in shell) == 63
+  assert sum(line.startswith("python -m experiments.launch ") for line in shell) == 72

@@ -44,6 +44,7 @@ def get_config():
       "learning_rate": 1e-3,
       "arms": dict(study_v2.get_config().mid.arms),
   })
+  c.dose.size = c.mid.size
   c.domains = ("math", "code", "text")
   c.prompts = 128
   c.steer_tokens = 256

@@ -24,6 +24,12 @@ QUALITY_TOKEN = "data.feedback.kind=quality_token"
 SHUFFLED = "data.feedback.control=shuffled"
 # v1's rule lr(N) = lr_reference (N / n_reference)^-LR_EXPONENT, anchored at the pilot's s1 optimum.
 LR_EXPONENT = 0.309
+DOSE_FRACTIONS = (0.1, 0.25, 0.5)
+
+
+def dose_annotation(fraction: float) -> str:
+  """The annotation (and arm suffix) with `fraction` of the verdicts reversed: flip10, flip25, ..."""
+  return f"flip{round(100 * fraction)}"
 
 
 def get_config():
@@ -50,6 +56,12 @@ def get_config():
       "ixt_critique_shuffled": ("plain", (SHUFFLED,)),
       "ixt_giveaway": ("giveaway", ()),  # the positive control
   })
+  # Annotations beside the plain one: name -> overrides of configs/annotate/builtin.py.
+  c.annotations = {"giveaway": ("giveaway=True",),
+                   **{dose_annotation(f): (f"flip_fraction={f}",) for f in DOSE_FRACTIONS}}
+  # Critic quality, dose-response: `arm` at `size` trained on annotations with a share of the verdicts
+  # reversed (0 is the arm itself); a model critic of measured agreement sits on this curve.
+  c.dose = ml_collections.ConfigDict({"size": "s1", "arm": "ixt_quality_token", "fractions": DOSE_FRACTIONS})
   # Mid-training: each seed's pre-trained baseline at `size` continued `steps` more steps with IXT
   # and, at equal compute, with the baseline objective.
   c.mid = ml_collections.ConfigDict({

@@ -11,6 +11,7 @@ from ixt_jax.errors import ConfigError
 from ixt_jax.feedback import sandbox
 from ixt_jax.feedback.code_tests import CodeTestCritic
 from ixt_jax.feedback.critic import Critic, Failure, Feedback
+from ixt_jax.feedback.flipped import FlippedCritic
 from ixt_jax.feedback.giveaway import GiveawayCritic
 from ixt_jax.feedback.math_verifier import MathVerifierCritic
 from ixt_jax.feedback.served import ServedCritic
@@ -60,10 +61,15 @@ class BuiltinCritic:
 
 def make_critic(config: ml_collections.ConfigDict) -> Critic:
   """`config.critic` is "builtin" (settings in config.code) or "served" (config.served); with
-  `config.giveaway` the built-in critiques also quote the flawed line (the positive control)."""
+  `config.giveaway` the built-in critiques also quote the flawed line (the positive control); with
+  `config.flip_fraction` > 0 that share of verdicts is reversed (a critic of known quality)."""
   if config.critic == "builtin":
     critic = BuiltinCritic(CodeTestCritic(**config.code), config.unknown_domain)
-    return GiveawayCritic(critic) if config.get("giveaway", False) else critic
+    critic = GiveawayCritic(critic) if config.get("giveaway", False) else critic
+    flip = config.get("flip_fraction", 0.0)
+    if not 0.0 <= flip <= 1.0:
+      raise ConfigError(f"config.flip_fraction={flip}: expected a fraction in [0, 1]")
+    return FlippedCritic(critic, flip, config.get("flip_seed", 0)) if flip else critic
   if config.critic == "served":
     return ServedCritic(**config.served)
   raise ConfigError(f"config.critic={config.critic!r}: expected 'builtin' or 'served'")

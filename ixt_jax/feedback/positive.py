@@ -1,5 +1,6 @@
 """The critique a built-in critic writes for a flawless document: what evaluation conditions on."""
 from ixt_jax.feedback import code_tests, math_verifier, text_quality
+from ixt_jax.feedback.critic import choose
 
 _APPROVALS = {
     "math": math_verifier.APPROVALS,
@@ -13,3 +14,10 @@ def positive_critique(domain: str) -> str:
   if domain not in _APPROVALS:
     raise ValueError(f"no built-in critic for domain {domain!r}; expected one of {sorted(_APPROVALS)}")
   return _APPROVALS[domain][0]
+
+
+def approval(domain: str, record_id: str) -> str:
+  """The approval phrasing the domain's built-in critic writes for this record."""
+  if domain not in _APPROVALS:
+    raise ValueError(f"no built-in critic for domain {domain!r}; expected one of {sorted(_APPROVALS)}")
+  return choose(_APPROVALS[domain], record_id)

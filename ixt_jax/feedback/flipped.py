@@ -1,0 +1,52 @@
+"""A critic of known quality: another critic whose verdict is flipped for a fixed fraction of records.
+
+For the dose-response of critic quality (study v2): training on the verifiers' annotations with 0, 10,
+25 or 50% of the verdicts flipped places a model critic of measured agreement on a curve without
+training one per point. Which records flip is a hash of the id (the same on every run and machine). A
+flipped approval becomes a generic claim of a flaw (no flaw is there to name) with score 0; a flipped
+flaw becomes the domain's approval with score 1.
+"""
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from typing import Any
+
+from ixt_jax.feedback import positive
+from ixt_jax.feedback.critic import Critic, Failure, Feedback, choose
+
+FLAW_CLAIMS = {
+    "math": ("The solution contains a mistake.", "One of the steps is wrong.", "The answer is not right."),
+    "code": ("The function fails its tests.", "The code has a bug.", "A test of this function fails."),
+    "text": ("The text has problems.", "The text is not clean.", "The text contains errors."),
+}
+
+
+class FlippedCritic:
+  """`critic`'s judgements, with the verdict of a `fraction` of records (chosen by id) reversed."""
+
+  def __init__(self, critic: Critic, fraction: float, seed: int = 0):
+    if not 0.0 <= fraction <= 1.0:
+      raise ValueError(f"flip fraction {fraction} is outside [0, 1]")
+    self.critic, self.fraction, self.seed = critic, fraction, seed
+    self.name = f"{critic.name}+flip{fraction:g}"
+    self.n_params = critic.n_params
+
+  def describe(self) -> dict[str, Any]:
+    return {**self.critic.describe(), "flip_fraction": self.fraction, "flip_seed": self.seed}
+
+  def flips(self, record_id: str) -> bool:
+    digest = hashlib.sha256(f"{self.seed}\0flip\0{record_id}".encode("utf-8", "surrogatepass")).digest()
+    return int.from_bytes(digest[:8], "big") / 2.0**64 < self.fraction
+
+  def __call__(self, records: Sequence[dict[str, Any]]) -> list[Feedback | Failure]:
+    results = []
+    for record, result in zip(records, self.critic(records)):
+      if isinstance(result, Feedback) and self.flips(record["id"]):
+        domain = record.get("domain") if record.get("domain") in FLAW_CLAIMS else "text"
+        if result.score >= 1.0:
+          result = Feedback(choose(FLAW_CLAIMS[domain], record["id"]), 0.0, self.name, result.tokens)
+        else:
+          result = Feedback(positive.approval(domain, record["id"]), 1.0, self.name, result.tokens)
+      results.append(result)
+    return results
