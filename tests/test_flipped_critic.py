@@ -30,10 +30,12 @@ def test_flips_the_verdict_of_the_asked_share_of_records_and_only_theirs():
   assert abs(len(changed) / len(records) - 0.25) < 0.03
   assert all(flipped[i] == inner[i] for i in set(range(len(records))) - set(changed))
   for i in changed:
-    if inner[i].score >= 1.0:
-      assert flipped[i].score == 0.0 and flipped[i].critique in FLAW_CLAIMS["math"]
+    if inner[i].score >= 1.0:  # a real flaw's critique and score, borrowed from the batch
+      assert (flipped[i].critique, flipped[i].score) == ("bad", 0.5)
     else:
       assert flipped[i].score == 1.0 and flipped[i].critique == approval("math", str(i))
+  alone = FlippedCritic(_Alternating(), 1.0)([{"id": "0", "domain": "math", "text": "x"}])[0]
+  assert (alone.critique, alone.score) in {(claim, 0.0) for claim in FLAW_CLAIMS["math"]}  # nothing to borrow
   assert FlippedCritic(_Alternating(), 0.25, seed=3)(records) == flipped  # the same records every time
   assert FlippedCritic(_Alternating(), 0.25, seed=4)(records) != flipped
 

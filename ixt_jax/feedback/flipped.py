@@ -3,11 +3,14 @@
 For the dose-response of critic quality (study v2): training on the verifiers' annotations with 0, 10,
 25 or 50% of the verdicts flipped places a model critic of measured agreement on a curve without
 training one per point. Which records flip is a hash of the id (the same on every run and machine). A
-flipped approval becomes a generic claim of a flaw (no flaw is there to name) with score 0; a flipped
-flaw becomes the domain's approval with score 1.
+flipped flaw becomes the domain's approval with score 1. A flipped approval takes the critique and score
+of a flawed record of the same domain in the batch (chosen by hash), so a wrong verdict looks like a
+right one: its score, hence its quality token, is one real flaws get (a generic claim when the batch
+has no flawed record of that domain).
 """
 from __future__ import annotations
 
+import collections
 import hashlib
 from collections.abc import Sequence
 from typing import Any
@@ -15,7 +18,7 @@ from typing import Any
 from ixt_jax.feedback import positive
 from ixt_jax.feedback.critic import Critic, Failure, Feedback, choose
 
-FLAW_CLAIMS = {
+FLAW_CLAIMS = {  # only when the batch holds no flawed record of the domain to borrow from
     "math": ("The solution contains a mistake.", "One of the steps is wrong.", "The answer is not right."),
     "code": ("The function fails its tests.", "The code has a bug.", "A test of this function fails."),
     "text": ("The text has problems.", "The text is not clean.", "The text contains errors."),
@@ -35,18 +38,35 @@ class FlippedCritic:
   def describe(self) -> dict[str, Any]:
     return {**self.critic.describe(), "flip_fraction": self.fraction, "flip_seed": self.seed}
 
+  def _unit(self, *parts: str) -> float:
+    digest = hashlib.sha256("\0".join((str(self.seed), *parts)).encode("utf-8", "surrogatepass")).digest()
+    return int.from_bytes(digest[:8], "big") / 2.0**64
+
   def flips(self, record_id: str) -> bool:
-    digest = hashlib.sha256(f"{self.seed}\0flip\0{record_id}".encode("utf-8", "surrogatepass")).digest()
-    return int.from_bytes(digest[:8], "big") / 2.0**64 < self.fraction
+    return self._unit("flip", record_id) < self.fraction
 
   def __call__(self, records: Sequence[dict[str, Any]]) -> list[Feedback | Failure]:
+    judged = self.critic(records)
+    flawed: dict[str, list[Feedback]] = collections.defaultdict(list)  # per domain, the batch's real flaws
+    for record, result in zip(records, judged):
+      if isinstance(result, Feedback) and result.score < 1.0:
+        flawed[record.get("domain")].append(result)
     results = []
-    for record, result in zip(records, self.critic(records)):
+    for record, result in zip(records, judged):
       if isinstance(result, Feedback) and self.flips(record["id"]):
-        domain = record.get("domain") if record.get("domain") in FLAW_CLAIMS else "text"
-        if result.score >= 1.0:
-          result = Feedback(choose(FLAW_CLAIMS[domain], record["id"]), 0.0, self.name, result.tokens)
-        else:
+        if result.score < 1.0:
+          domain = record.get("domain") if record.get("domain") in FLAW_CLAIMS else "text"
           result = Feedback(positive.approval(domain, record["id"]), 1.0, self.name, result.tokens)
+        else:
+          result = Feedback(*self._flaw(record, flawed), self.name, result.tokens)
       results.append(result)
     return results
+
+  def _flaw(self, record: dict[str, Any], flawed: dict[str, list[Feedback]]) -> tuple[str, float]:
+    """(critique, score) of a borrowed real flaw of the record's domain, or a generic claim with score 0."""
+    pool = flawed.get(record.get("domain"))
+    if pool:
+      donor = pool[int(self._unit("donor", record["id"]) * len(pool))]
+      return donor.critique, donor.score
+    domain = record.get("domain") if record.get("domain") in FLAW_CLAIMS else "text"
+    return choose(FLAW_CLAIMS[domain], record["id"]), 0.0
