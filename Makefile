@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 export TF_CPP_MIN_LOG_LEVEL ?= 3
 export EPATH_USE_TF ?= false
 
-.PHONY: install test test-slow test-transformers test-lm-eval quickstart study benchmarks clean
+.PHONY: install test test-slow test-transformers test-lm-eval quickstart study study-v2 benchmarks clean
 
 $(STAMP): setup.py
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,12 @@ quickstart: $(STAMP)
 study: $(STAMP)
 	$(PY) -m experiments.study --config=configs/sweeps/cpu_study.py --workdir=runs/cpu_study \
 	    --results=experiments/results/cpu_study
+
+# Study v2, does the model read its feedback (~1.5 h on 2 cores, 57 runs, 2 at a time); resumable. In the
+# background: nohup make study-v2 > runs/study_v2.log 2>&1 &
+study-v2: $(STAMP)
+	$(PY) -m experiments.study_v2 --config=configs/sweeps/study_v2.py --workdir=runs/study_v2 \
+	    --results=experiments/results/study_v2
 
 benchmarks: $(STAMP)
 	for b in benchmarks/*.py; do $(PY) $$b || exit 1; done
