@@ -70,8 +70,8 @@ def learning_rate(c, size: str) -> float:
 
 
 def plan(c, root: epath.Path, data: dict[str, epath.Path], vocab_path: str) -> list[Run]:
-  """Every run in the order it trains: pre-training size by size, each size followed by the
-  dose-response and the mid-training runs that belong to it (they need its runs, or share its cost)."""
+  """Every run in the order it trains: pre-training size by size, the mid-training runs right after the
+  size they continue, the dose-response last."""
 
   def run(stage, arm, seed, annotation, overrides, size, steps, lr, after=None) -> Run:
     workdir = root / stage / arm / f"seed{seed}"
@@ -84,16 +84,15 @@ def plan(c, root: epath.Path, data: dict[str, epath.Path], vocab_path: str) -> l
     lr = learning_rate(c, size)
     runs += [run(size, arm, seed, annotation, overrides, size, c.steps, lr)
              for seed in c.seeds for arm, (annotation, overrides) in c.arms.items()]
-    if size == c.dose.size:
-      _, overrides = c.arms[c.dose.arm]  # each point reads its own annotation
-      runs += [run(size, f"{c.dose.arm}_{study_v2_config.dose_annotation(f)}", seed,
-                   study_v2_config.dose_annotation(f), overrides, size, c.steps, lr)
-               for seed in c.seeds for f in c.dose.fractions]
     if size == c.mid.size:
       for seed in c.seeds:
         start = root / size / c.mid.from_arm / f"seed{seed}"
         runs += [run(MID, arm, seed, annotation, (*overrides, f"train.init_from={start}"), size, c.mid.steps,
                      c.mid.learning_rate, after=start) for arm, (annotation, overrides) in c.mid.arms.items()]
+  _, overrides = c.arms[c.dose.arm]  # each point reads its own annotation
+  runs += [run(c.dose.size, f"{c.dose.arm}_{study_v2_config.dose_annotation(f)}", seed,
+               study_v2_config.dose_annotation(f), overrides, c.dose.size, c.steps, learning_rate(c, c.dose.size))
+           for seed in c.dose.seeds for f in c.dose.fractions]
   return runs
 
 

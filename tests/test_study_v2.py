@@ -29,7 +29,8 @@ def _resolved(run):
 def test_every_arm_at_a_size_has_the_same_flops_tokens_and_learning_rate(get_config, tmp_path):
   c = get_config()
   runs = _plan(c, epath.Path(tmp_path))
-  assert len(runs) == (len(c.sizes) * len(c.arms) + len(c.dose.fractions) + len(c.mid.arms)) * len(c.seeds)
+  assert len(runs) == (len(c.sizes) * len(c.arms) + len(c.mid.arms)) * len(c.seeds) + len(c.dose.fractions) * len(
+      c.dose.seeds)
   by_stage = collections.defaultdict(set)
   seeds = collections.Counter()
   for run in runs:
@@ -47,7 +48,7 @@ def test_every_arm_at_a_size_has_the_same_flops_tokens_and_learning_rate(get_con
       assert rc.data.train_dirs == [str(tmp_path / "data" / f"annotated_{run.arm.split('_')[-1]}")]
   assert set(by_stage) == {*c.sizes, study_v2.MID}
   assert all(len(points) == 1 for points in by_stage.values()), by_stage  # compute-matched at every size
-  assert set(seeds.values()) == {3}
+  assert set(seeds.values()) == {3} | {len(c.dose.seeds)}
   lrs = {s: next(iter(by_stage[s]))[2] for s in c.sizes}
   assert lrs == pytest.approx({s: study_v2.learning_rate(c, s) for s in c.sizes})
   if get_config is accelerator_study.get_config:

@@ -45,6 +45,7 @@ def get_config():
       "arms": dict(study_v2.get_config().mid.arms),
   })
   c.dose.size = c.mid.size
+  c.dose.seeds = c.seeds
   c.domains = ("math", "code", "text")
   c.prompts = 128
   c.steer_tokens = 256

@@ -61,7 +61,9 @@ def get_config():
                    **{dose_annotation(f): (f"flip_fraction={f}",) for f in DOSE_FRACTIONS}}
   # Critic quality, dose-response: `arm` at `size` trained on annotations with a share of the verdicts
   # reversed (0 is the arm itself); a model critic of measured agreement sits on this curve.
-  c.dose = ml_collections.ConfigDict({"size": "s1", "arm": "ixt_quality_token", "fractions": DOSE_FRACTIONS})
+  # One seed per point on CPU (the 2.5-hour budget); the 0 point has the arm's 3 seeds.
+  c.dose = ml_collections.ConfigDict({"size": "s1", "arm": "ixt_quality_token", "fractions": DOSE_FRACTIONS,
+                                      "seeds": (0,)})
   # Mid-training: each seed's pre-trained baseline at `size` continued `steps` more steps with IXT
   # and, at equal compute, with the baseline objective.
   c.mid = ml_collections.ConfigDict({
