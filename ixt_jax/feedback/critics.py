@@ -14,6 +14,7 @@ from ixt_jax.feedback.critic import Critic, Failure, Feedback
 from ixt_jax.feedback.giveaway import GiveawayCritic
 from ixt_jax.feedback.math_verifier import MathVerifierCritic
 from ixt_jax.feedback.served import ServedCritic
+from ixt_jax.feedback.served_score import ScoreOnlyCritic
 from ixt_jax.feedback.text_quality import TextQualityCritic
 
 
@@ -58,12 +59,18 @@ class BuiltinCritic:
     return results
 
 
+CRITICS = ("builtin", "served", "score_only")
+
+
 def make_critic(config: ml_collections.ConfigDict) -> Critic:
-  """`config.critic` is "builtin" (settings in config.code) or "served" (config.served); with
-  `config.giveaway` the built-in critiques also quote the flawed line (the positive control)."""
+  """`config.critic` is "builtin" (settings in config.code), "served" (a generative model,
+  config.served) or "score_only" (a scalar reward model, config.score_only); with `config.giveaway`
+  the built-in critiques also quote the flawed line (the positive control)."""
   if config.critic == "builtin":
     critic = BuiltinCritic(CodeTestCritic(**config.code), config.unknown_domain)
     return GiveawayCritic(critic) if config.get("giveaway", False) else critic
   if config.critic == "served":
     return ServedCritic(**config.served)
-  raise ConfigError(f"config.critic={config.critic!r}: expected 'builtin' or 'served'")
+  if config.critic == "score_only":
+    return ScoreOnlyCritic(**config.score_only)
+  raise ConfigError(f"config.critic={config.critic!r}: expected one of {CRITICS}")
