@@ -17,6 +17,10 @@ def get_config(arg=None):
   variant = {"steps": 300, "seq_len": 768, **common.parse_variant(arg), "method": "baseline"}
   c = sft.get_config(variant)
   c.eval.tasks = ""  # math and code task scores measure a language model, not a critic
+  # From scratch by default, so the base rate (configs/base.py); starting from a pre-trained run
+  # (--config.train.init_from=RUN_DIR) wants the SFT stage's lower rate.
+  c.optimizer.learning_rate = 3e-3
+  c.optimizer.warmup_steps = min(30, c.train.steps // 10)
   with c.unlocked():
     c.critic = ml_collections.ConfigDict({
         "prompt_template": critic_sft.PROMPT_TEMPLATE,  # {domain}, {text}: what the client sends
