@@ -6,8 +6,9 @@ import threading
 
 import pytest
 
-from configs.annotate import score_only as score_only_config
 from configs.annotate import builtin as builtin_config
+from configs.annotate import critic as critic_config
+from configs.annotate import score_only as score_only_config
 from configs.data import builtin
 from ixt_jax.data import annotation_cost, shards
 from ixt_jax.data.corpora import writer
@@ -149,3 +150,10 @@ def test_a_run_is_charged_its_share_of_the_annotation_compute_of_its_data(tmp_pa
   assert annotation_cost.annotation_flops(dirs, documents_read=50) == 600.0 * 50 / 200
   assert annotation_cost.annotation_flops(dirs, documents_read=1000) == 600.0  # read twice, annotated once
   assert annotation_cost.annotation_flops([str(tmp_path / "b")], documents_read=50) == 0.0
+
+
+def test_the_trained_critic_config_names_what_is_missing(tmp_path):
+  with pytest.raises(ConfigError, match="RUN_DIR"):
+    critic_config.get_config("")
+  with pytest.raises(ConfigError, match="not a finished run"):
+    critic_config.get_config(str(tmp_path))

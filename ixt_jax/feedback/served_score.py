@@ -61,8 +61,9 @@ class ScoreOnlyCritic(ServedCritic):
     self.name = f"score_only:{model}"
 
   def describe(self) -> dict[str, Any]:
-    return {**super().describe(), "endpoint": self.endpoint, "score_index": self.score_index,
-            "squash": self.squash, "critique_template": self.critique_template}
+    served = {k: v for k, v in super().describe().items() if k not in ("max_tokens", "temperature")}  # no generation
+    return {**served, "endpoint": self.endpoint, "score_index": self.score_index, "squash": self.squash,
+            "critique_template": self.critique_template}
 
   def _body(self, prompt: str) -> dict[str, Any]:
     return {"model": self.model, "input": prompt}
