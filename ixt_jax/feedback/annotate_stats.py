@@ -98,11 +98,11 @@ def describe(summary: dict[str, Any]) -> str:
   rate = summary["records_per_s"]
   lines = [f"annotated {summary['annotated']}/{summary['records']} records with {summary['critic']['name']}"
            f" ({summary['failures']['count']} failures, {summary['cache_hits']} cache hits, "
-           f"{summary['kept_existing_feedback']} kept); " + (f"{rate:.0f} records/s" if rate else "nothing judged")]
+           f"{summary['kept_existing_feedback']} kept); " + (f"{rate:.3g} records/s" if rate else "nothing judged")]
   for domain, d in summary["domains"].items():
     r = d["records_per_s"]
     lines.append(f"  {domain}: {d['records']} records, {d['flawless']} flawless, mean score "
-                 f"{_number(d['mean_score'], '.3f')}" + (f", {r:.0f} records/s" if r else ""))
+                 f"{_number(d['mean_score'], '.3f')}" + (f", {r:.3g} records/s" if r else ""))
   chars = summary["critique_chars"]
   lines.append(f"  score histogram {summary['score_histogram']['counts']}; critique chars "
                f"{chars['min']}..{chars['max']} (mean {_number(chars['mean'], '.0f')})")
