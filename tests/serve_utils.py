@@ -1,11 +1,7 @@
 """A tiny trained run, and `experiments.serve` on it in a child process, for the serving tests."""
-import contextlib
 import os
-import select
-import subprocess
-import sys
-import time
 
+from experiments.serving import serving
 from ixt_jax.train.loop import train_and_evaluate
 from train_utils import make_corpus, tiny_config
 from xla_env import xla_flags
@@ -22,21 +18,6 @@ def tiny_run(root, critique: str):
   return c
 
 
-@contextlib.contextmanager
 def served(run_dir, *flags: str):
   """Yields the base URL (http://127.0.0.1:PORT/v1) of `experiments.serve --run_dir=run_dir *flags`."""
-  process = subprocess.Popen(
-      [sys.executable, "-m", "experiments.serve", f"--run_dir={run_dir}", "--port=0", *flags],
-      stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, env=dict(os.environ, XLA_FLAGS=xla_flags(2)),
-      cwd=ROOT)
-  try:
-    deadline = time.time() + _START_S
-    line = ""
-    while "serving" not in line:
-      assert time.time() < deadline and process.poll() is None, "experiments.serve did not start"
-      if select.select([process.stdout], [], [], 1.0)[0]:
-        line = process.stdout.readline()
-    yield line.rsplit(" ", 1)[1].strip()
-  finally:
-    process.terminate()
-    process.wait(timeout=30)
+  return serving(run_dir, *flags, env=dict(os.environ, XLA_FLAGS=xla_flags(2)), start_timeout_s=_START_S, quiet=True)

@@ -92,7 +92,7 @@ def test_replies_are_parsed_retried_or_failed_and_the_key_never_leaks(server, mo
   cases = ["success", "think", "flaky", "ratelimited", "slow", "unparsable", "rejected"]
   with caplog.at_level(logging.DEBUG):
     results = dict(zip(cases, critic([_record(c) for c in cases])))
-  assert results["success"] == Feedback("The argument is sound and the answer is right.", 0.8, "served:judge", 120)
+  assert results["success"] == Feedback("The argument is sound and the answer is right.", 0.8, "served:judge", 120, 20)
   assert results["think"].score == 0.25 and isinstance(results["think"], Feedback)
   assert results["flaky"].score == 0.8 and _Scripted.attempts["flaky"] == 2
   assert results["ratelimited"].score == 0.8 and _Scripted.attempts["ratelimited"] == 3

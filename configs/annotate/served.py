@@ -20,6 +20,7 @@ def get_config() -> ml_collections.ConfigDict:
       "n_params": 0,  # the critic model's parameter count: annotation compute = 2 x n_params x tokens
       "api_key_env": "",  # NAME of the environment variable holding the key ("" = no auth)
       "prompt_template": served.PROMPT_TEMPLATE,  # {domain} and {text} are filled in
+      "max_document_chars": 0,  # the text is cut to its first this many characters (0: whole)
       "concurrency": 16,
       "timeout_s": 300.0,
       "max_retries": 4,

@@ -55,7 +55,7 @@ class _ShardJudge:
                progress: Callable[[int], Any]):
     self.critic, self.cache, self.batch_size = critic, cache, batch_size
     self.keep_existing, self.progress = keep_existing, progress
-    self.tokens = self.tokens_unknown = self.kept = self.cached = 0
+    self.tokens = self.generated_tokens = self.tokens_unknown = self.kept = self.cached = 0
     self.judged_by_domain: dict[str, int] = {}
 
   def __call__(self, records: list[dict[str, Any] | Failure],
@@ -89,6 +89,7 @@ class _ShardJudge:
           self.tokens_unknown += 1
         else:
           self.tokens += result.tokens
+          self.generated_tokens += result.generated_tokens or 0
         domain = records[pending[key][0]].get("domain", "")
         self.judged_by_domain[domain] = self.judged_by_domain.get(domain, 0) + 1
         if self.cache and isinstance(result, Feedback):
@@ -113,7 +114,7 @@ def _annotate_shard(in_path: epath.Path, out_path: epath.Path, work: epath.Path,
   stats_path = work / "stats" / f"{out_path.name}.json"
   failures_path = work / "failures" / f"{_stem(out_path.name)}.failures"
   done: dict[int, dict[str, Any]] = {}
-  previous = {"seconds": 0.0, "tokens": 0, "tokens_unknown": 0, "kept": 0, "cached": 0}
+  previous = {"seconds": 0.0, "tokens": 0, "generated_tokens": 0, "tokens_unknown": 0, "kept": 0, "cached": 0}
   if retry:  # keep what is there; outputs are the inputs' order minus the failures
     outputs = [json.loads(raw) for raw in shards.read_shard(out_path)]
     j = 0
@@ -121,7 +122,7 @@ def _annotate_shard(in_path: epath.Path, out_path: epath.Path, work: epath.Path,
       if j < len(outputs) and not isinstance(record, Failure) and outputs[j]["id"] == record["id"]:
         done[i], j = outputs[j], j + 1
     if stats_path.exists():
-      previous = json.loads(stats_path.read_text())
+      previous.update(json.loads(stats_path.read_text()))
   start = time.perf_counter()
   results = judge(records, [i for i in range(len(records)) if i not in done])
   annotated, failures = [], []
@@ -136,6 +137,7 @@ def _annotate_shard(in_path: epath.Path, out_path: epath.Path, work: epath.Path,
   stats = annotate_stats.shard_stats(
       annotated, failures, seconds=previous["seconds"] + time.perf_counter() - start,
       judged_by_domain=judge.judged_by_domain, tokens=previous["tokens"] + judge.tokens,
+      generated_tokens=previous["generated_tokens"] + judge.generated_tokens,
       tokens_unknown=previous["tokens_unknown"] + judge.tokens_unknown, kept=previous["kept"] + judge.kept,
       cached=previous["cached"] + judge.cached)
   shards.write_json(stats_path, stats)

@@ -15,8 +15,8 @@ BINS = 10
 
 
 def shard_stats(annotated: list[dict[str, Any]], failures: list[dict[str, Any]], *, seconds: float,
-                judged_by_domain: dict[str, int], tokens: int, tokens_unknown: int, kept: int,
-                cached: int) -> dict[str, Any]:
+                judged_by_domain: dict[str, int], tokens: int, generated_tokens: int, tokens_unknown: int,
+                kept: int, cached: int) -> dict[str, Any]:
   """Stats of one output shard. `judged_by_domain` counts records the critic was called on."""
   scores = [r["feedback"]["score"] for r in annotated]
   lengths = [len(r["feedback"]["critique"]) for r in annotated]
@@ -36,6 +36,7 @@ def shard_stats(annotated: list[dict[str, Any]], failures: list[dict[str, Any]],
   return {
       "records": len(annotated) + len(failures), "annotated": len(annotated), "failed": len(failures),
       "kept": kept, "cached": cached, "judged": judged, "seconds": seconds, "tokens": tokens,
+      "generated_tokens": generated_tokens,
       "tokens_unknown": tokens_unknown, "score_histogram": histogram,
       "critique_chars": {"count": len(lengths), "sum": sum(lengths), "min": min(lengths, default=0),
                          "max": max(lengths, default=0)},
@@ -54,6 +55,7 @@ def merge(stats: Iterable[dict[str, Any]], critic: dict[str, Any]) -> dict[str, 
   for s in stats:
     total.update({k: s[k] for k in ("records", "annotated", "failed", "kept", "cached", "judged", "seconds",
                                     "tokens", "tokens_unknown")})
+    total["generated_tokens"] += s.get("generated_tokens", 0)  # stats written before it was counted
     histogram = [a + b for a, b in zip(histogram, s["score_histogram"])]
     reasons.update(s["failure_reasons"])
     for domain, d in s["domains"].items():
@@ -81,6 +83,7 @@ def merge(stats: Iterable[dict[str, Any]], critic: dict[str, Any]) -> dict[str, 
       "critique_chars": {"min": chars["min"] or 0, "max": chars["max"],
                          "mean": chars["sum"] / chars["count"] if chars["count"] else 0},
       "tokens": total["tokens"],
+      "generated_tokens": total["generated_tokens"],  # of `tokens`, those the critic wrote (its critiques)
       "tokens_unknown_records": total["tokens_unknown"],  # the server sent no usage for these
       "annotation_flops": 2.0 * n_params * total["tokens"],
   }
@@ -95,11 +98,11 @@ def describe(summary: dict[str, Any]) -> str:
   rate = summary["records_per_s"]
   lines = [f"annotated {summary['annotated']}/{summary['records']} records with {summary['critic']['name']}"
            f" ({summary['failures']['count']} failures, {summary['cache_hits']} cache hits, "
-           f"{summary['kept_existing_feedback']} kept); " + (f"{rate:.0f} records/s" if rate else "nothing judged")]
+           f"{summary['kept_existing_feedback']} kept); " + (f"{rate:.3g} records/s" if rate else "nothing judged")]
   for domain, d in summary["domains"].items():
     r = d["records_per_s"]
     lines.append(f"  {domain}: {d['records']} records, {d['flawless']} flawless, mean score "
-                 f"{_number(d['mean_score'], '.3f')}" + (f", {r:.0f} records/s" if r else ""))
+                 f"{_number(d['mean_score'], '.3f')}" + (f", {r:.3g} records/s" if r else ""))
   chars = summary["critique_chars"]
   lines.append(f"  score histogram {summary['score_histogram']['counts']}; critique chars "
                f"{chars['min']}..{chars['max']} (mean {_number(chars['mean'], '.0f')})")

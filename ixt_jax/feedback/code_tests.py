@@ -72,11 +72,13 @@ class CodeTestCritic:
       return Failure(f"sandbox could not judge the record: {report.crashed}", self.name)
     record_id = record["id"]
     if report.load_error:
-      return Feedback(choose(_LOAD_ERROR, record_id).format(error=report.load_error), 0.0, self.name)
+      return Feedback(choose(_LOAD_ERROR, record_id).format(error=report.load_error), 0.0, self.name,
+                      reasoning=f"Loading the code raises {report.load_error}.")
     tests = record["meta"]["tests"]
     passed = sum(o.status == "pass" for o in report.outcomes)
+    reasoning = f"Ran {len(tests)} tests: " + ", ".join(o.status for o in report.outcomes) + "."
     if passed == len(tests):
-      return Feedback(choose(APPROVALS, record_id), 1.0, self.name)
+      return Feedback(choose(APPROVALS, record_id), 1.0, self.name, reasoning=reasoning)
     first = next(o for o in report.outcomes if o.status != "pass")
     test = tests[first.test]
     first_text = _FIRST[first.status].format(n=first.test + 1, call=test["call"], got=first.got,
@@ -86,4 +88,4 @@ class CodeTestCritic:
     if not_run:
       tally += f" {not_run} did not run after it."
     critique = choose(_FAILED, record_id).format(first=first_text, tally=tally)
-    return Feedback(critique, passed / len(tests), self.name)
+    return Feedback(critique, passed / len(tests), self.name, reasoning=reasoning)

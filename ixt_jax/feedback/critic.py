@@ -12,12 +12,16 @@ class Feedback:
   """A critique in words and a score in [0, 1] (1: flawless), from the critic named `critic`.
 
   `tokens` counts what a model critic read and wrote for it (prompt + completion; 0 for the built-in
-  verifiers, None if the server did not say); it feeds annotation compute, not the record.
+  verifiers, None if the server did not say) and `generated_tokens` what it wrote; they feed
+  annotation compute, not the record. `reasoning` is what a verifier checked on the way (its steps
+  recomputed, tests run, signals measured): the thinking a trained critic learns to write first.
   """
   critique: str
   score: float
   critic: str
   tokens: int | None = 0
+  generated_tokens: int | None = 0
+  reasoning: str = ""
 
   def __post_init__(self):
     if not 0.0 <= self.score <= 1.0:
@@ -36,6 +40,7 @@ class Failure:
   critic: str
   raw: str = ""
   tokens: int | None = 0
+  generated_tokens: int | None = 0
 
 
 class Critic(Protocol):

@@ -15,6 +15,7 @@ from ixt_jax.feedback.flipped import FlippedCritic
 from ixt_jax.feedback.giveaway import GiveawayCritic
 from ixt_jax.feedback.math_verifier import MathVerifierCritic
 from ixt_jax.feedback.served import ServedCritic
+from ixt_jax.feedback.served_score import ScoreOnlyCritic
 from ixt_jax.feedback.text_quality import TextQualityCritic
 
 
@@ -59,9 +60,13 @@ class BuiltinCritic:
     return results
 
 
+CRITICS = ("builtin", "served", "score_only")
+
+
 def make_critic(config: ml_collections.ConfigDict) -> Critic:
-  """`config.critic` is "builtin" (settings in config.code) or "served" (config.served); with
-  `config.giveaway` the built-in critiques also quote the flawed line (the positive control); with
+  """`config.critic` is "builtin" (settings in config.code), "served" (a generative model,
+  config.served) or "score_only" (a scalar reward model, config.score_only); with `config.giveaway`
+  the built-in critiques also quote the flawed line (the positive control); with
   `config.flip_fraction` > 0 that share of verdicts is reversed (a critic of known quality)."""
   if config.critic == "builtin":
     critic = BuiltinCritic(CodeTestCritic(**config.code), config.unknown_domain)
@@ -72,4 +77,6 @@ def make_critic(config: ml_collections.ConfigDict) -> Critic:
     return FlippedCritic(critic, flip, config.get("flip_seed", 0)) if flip else critic
   if config.critic == "served":
     return ServedCritic(**config.served)
-  raise ConfigError(f"config.critic={config.critic!r}: expected 'builtin' or 'served'")
+  if config.critic == "score_only":
+    return ScoreOnlyCritic(**config.score_only)
+  raise ConfigError(f"config.critic={config.critic!r}: expected one of {CRITICS}")

@@ -95,29 +95,39 @@ class MathVerifierCritic:
     answer_match = ANSWER_LINE.search(record["text"])
     answer = int(answer_match[1]) if answer_match else None
 
-    def phrase(options, **numbers):
-      return choose(options, record["id"]).format(**numbers)
+    checked = []  # the reasoning: each step recomputed, then the answer
+
+    def verdict(options, score, **numbers):
+      return Feedback(choose(options, record["id"]).format(**numbers), score, self.name,
+                      reasoning=" ".join(checked))
 
     for k, step in enumerate(plan):
       ea, eb = values[step["left"]], values[step["right"]]
       expected = dict(ea=ea, eop=step["op"], eb=eb, right=values[f"s{k + 1}"])
       partial = 0.5 * k / len(plan)
+      needed = f"Step {k + 1} needs {ea} {step['op']} {eb} = {expected['right']}"
       if k >= len(written):
-        return Feedback(phrase(_STOPS_EARLY, j=k, **expected), partial, self.name)
+        checked.append(f"{needed}; it is missing.")
+        return verdict(_STOPS_EARLY, partial, j=k, **expected)
       if written[k] is None:
-        return Feedback(phrase(_WRONG_SETUP, j=k + 1, verb="shows no computation", **expected), partial, self.name)
+        checked.append(f"{needed}; it shows no computation.")
+        return verdict(_WRONG_SETUP, partial, j=k + 1, verb="shows no computation", **expected)
       a, op, b, c = written[k]
       same_numbers = (a, b) == (ea, eb) or (op in "+x" and (b, a) == (ea, eb))
       if op == step["op"] and same_numbers:
         if c != _exact(op, a, b):
-          return Feedback(phrase(_ARITHMETIC, j=k + 1, verb=_VERBS[op].format(a=a, b=b), a=a, op=op, b=b, c=c,
-                                 right=_exact(op, a, b)), partial, self.name)
+          checked.append(f"{needed}; it writes {c}: wrong.")
+          return verdict(_ARITHMETIC, partial, j=k + 1, verb=_VERBS[op].format(a=a, b=b), a=a, op=op, b=b, c=c,
+                         right=_exact(op, a, b))
+        checked.append(f"{needed}: right.")
         continue
+      checked.append(f"{needed}; it has {a} {op} {b}: wrong numbers.")
       skipped = k + 1 < len(plan) and op == plan[k + 1]["op"]
-      return Feedback(phrase(_SKIPPED if skipped else _WRONG_SETUP, j=k + 1, verb=_VERBS[op].format(a=a, b=b),
-                             **expected), partial, self.name)
+      return verdict(_SKIPPED if skipped else _WRONG_SETUP, partial, j=k + 1, verb=_VERBS[op].format(a=a, b=b),
+                     **expected)
+    checked.append(f"Answer {truth}; it states {'none' if answer is None else answer}.")
     if answer is None:
-      return Feedback(phrase(_NO_ANSWER, value=truth), 0.5, self.name)
+      return verdict(_NO_ANSWER, 0.5, value=truth)
     if answer != truth:
-      return Feedback(phrase(_WRONG_ANSWER, value=truth, stated=answer), 0.5, self.name)
-    return Feedback(choose(APPROVALS, record["id"]), 1.0, self.name)
+      return verdict(_WRONG_ANSWER, 0.5, value=truth, stated=answer)
+    return verdict(APPROVALS, 1.0)

@@ -24,6 +24,7 @@ import urllib.request
 from collections.abc import Sequence
 from typing import Any
 
+from ixt_jax.errors import ConfigError
 from ixt_jax.feedback.critic import Failure, Feedback
 
 PROMPT_TEMPLATE = """You review documents that a language model will be trained on. Read the {domain} \
@@ -49,6 +50,13 @@ class _Retryable(Exception):
   pass
 
 
+def fill_prompt(template: str, record: dict[str, Any], max_document_chars: int = 0) -> str:
+  """`template` with the record's {domain} and {text}, the text cut to its first max_document_chars
+  (0: whole): the prompt a served critic reads, and the one a trained critic learnt from."""
+  text = record["text"][:max_document_chars] if max_document_chars > 0 else record["text"]
+  return template.format_map({"domain": record.get("domain", "text"), "text": text})
+
+
 def parse_reply(content: str) -> tuple[str, float] | None:
   """(critique, score) from a reply in the strict format, after dropping reasoning; else None."""
   content = _THINK.sub("", content)
@@ -63,28 +71,39 @@ def parse_reply(content: str) -> tuple[str, float] | None:
 
 
 class ServedCritic:
-  """Calls `{base_url}/chat/completions` with `concurrency` requests in flight."""
+  """Calls `{base_url}/chat/completions` with `concurrency` requests in flight.
+
+  Subclasses speak other endpoints by setting `url` and overriding `_body` and `_read` (see served_score).
+  """
+
+  CONFIG_FIELD = "config.served"  # where user errors point
 
   def __init__(self, base_url: str, model: str, n_params: int, api_key_env: str = "",
                prompt_template: str = PROMPT_TEMPLATE, concurrency: int = 8, timeout_s: float = 120.0,
-               max_retries: int = 4, backoff_s: float = 1.0, max_tokens: int = 2048, temperature: float = 0.0):
+               max_retries: int = 4, backoff_s: float = 1.0, max_tokens: int = 2048, temperature: float = 0.0,
+               max_document_chars: int = 0):
     if "{text}" not in prompt_template:
-      raise ValueError("config.served.prompt_template must contain {text}")
+      raise ConfigError(f"{self.CONFIG_FIELD}.prompt_template must contain {{text}}")
     if n_params < 0:
-      raise ValueError(f"config.served.n_params={n_params}: must be >= 0 (the critic model's parameters)")
+      raise ConfigError(f"{self.CONFIG_FIELD}.n_params={n_params}: must be >= 0 (the critic model's parameters)")
+    if max_document_chars < 0:
+      raise ConfigError(f"{self.CONFIG_FIELD}.max_document_chars={max_document_chars}: must be >= 0 (0: whole)")
     self.url = base_url.rstrip("/") + "/chat/completions"
+    self.response_kind = "a chat completion"
     self.model, self.n_params, self.api_key_env = model, n_params, api_key_env
     self.prompt_template, self.concurrency, self.timeout_s = prompt_template, concurrency, timeout_s
     self.max_retries, self.backoff_s = max_retries, backoff_s
     self.max_tokens, self.temperature = max_tokens, temperature
+    self.max_document_chars = max_document_chars
     self.name = f"served:{model}"
 
   def __repr__(self) -> str:
-    return f"ServedCritic(url={self.url!r}, model={self.model!r}, api_key_env={self.api_key_env!r})"
+    return f"{type(self).__name__}(url={self.url!r}, model={self.model!r}, api_key_env={self.api_key_env!r})"
 
   def describe(self) -> dict[str, Any]:
     return {"name": self.name, "n_params": self.n_params, "url": self.url, "max_tokens": self.max_tokens,
-            "temperature": self.temperature, "prompt_template": self.prompt_template}
+            "temperature": self.temperature, "prompt_template": self.prompt_template,
+            "max_document_chars": self.max_document_chars}
 
   def __call__(self, records: Sequence[dict[str, Any]]) -> list[Feedback | Failure]:
     with concurrent.futures.ThreadPoolExecutor(max(1, self.concurrency)) as pool:
@@ -94,15 +113,17 @@ class ServedCritic:
     key = os.environ.get(self.api_key_env, "") if self.api_key_env else ""
     return text.replace(key, "<redacted>") if key else text
 
-  def _request(self, record: dict[str, Any]) -> urllib.request.Request:
-    prompt = self.prompt_template.format_map({"domain": record.get("domain", "text"), "text": record["text"]})
-    body = {"model": self.model, "messages": [{"role": "user", "content": prompt}],
+  def _body(self, prompt: str) -> dict[str, Any]:
+    return {"model": self.model, "messages": [{"role": "user", "content": prompt}],
             "max_tokens": self.max_tokens, "temperature": self.temperature}
+
+  def _request(self, record: dict[str, Any]) -> urllib.request.Request:
+    body = self._body(fill_prompt(self.prompt_template, record, self.max_document_chars))
     headers = {"Content-Type": "application/json"}
     if self.api_key_env:
       key = os.environ.get(self.api_key_env)
       if not key:
-        raise ValueError(f"environment variable {self.api_key_env} (config.served.api_key_env) is not set")
+        raise ValueError(f"environment variable {self.api_key_env} ({self.CONFIG_FIELD}.api_key_env) is not set")
       headers["Authorization"] = f"Bearer {key}"
     return urllib.request.Request(self.url, data=json.dumps(body).encode(), headers=headers, method="POST")
 
@@ -137,16 +158,29 @@ class ServedCritic:
         return Failure(self._scrub(str(e)), self.name)
     try:
       reply = json.loads(body)
-      content = reply["choices"][0]["message"]["content"] or ""
+      return self._read(reply, record)
     except (ValueError, KeyError, IndexError, TypeError):
       raw = self._scrub(body.decode("utf-8", "replace"))[:_RAW_CHARS]
-      return Failure("malformed response (not a chat completion)", self.name, raw)
+      return Failure(f"malformed response (not {self.response_kind})", self.name, raw)
+
+  @staticmethod
+  def _usage(reply: dict[str, Any], generates: bool = True) -> tuple[int | None, int | None]:
+    """(prompt + completion tokens, completion tokens) from the reply's usage; None where not said."""
     usage = reply.get("usage") or {}
-    tokens = None  # unknown where the server sends no usage
-    if {"prompt_tokens", "completion_tokens"} <= usage.keys():
-      tokens = usage["prompt_tokens"] + usage["completion_tokens"]
+    if not ({"prompt_tokens", "completion_tokens"} if generates else {"prompt_tokens"}) <= usage.keys():
+      return None, None
+    generated = usage.get("completion_tokens") or 0
+    return usage["prompt_tokens"] + generated, generated
+
+  def _read(self, reply: dict[str, Any], record: dict[str, Any]) -> Feedback | Failure:
+    """The verdict in a decoded reply; KeyError/IndexError/TypeError/ValueError: not this endpoint's shape."""
+    del record  # the reply alone says it
+    content = reply["choices"][0]["message"]["content"] or ""
+    if not isinstance(content, str):
+      raise TypeError("content is not text")
+    tokens, generated = self._usage(reply)
     parsed = parse_reply(content)
     if parsed is None:
       return Failure("unparsable reply: expected 'Critique: ...' then 'Score: <0..1>'", self.name,
-                     self._scrub(content)[:_RAW_CHARS], tokens)
-    return Feedback(parsed[0], parsed[1], self.name, tokens)
+                     self._scrub(content)[:_RAW_CHARS], tokens, generated)
+    return Feedback(parsed[0], parsed[1], self.name, tokens, generated)

@@ -122,6 +122,9 @@ class TextQualityCritic:
     if s.chars < MIN_CHARS:
       issues.append(f"At {s.chars} characters it is too short to say much.")
       penalty += 0.2
+    reasoning = (f"{s.chars} characters; {s.noise:.1%} stray; {s.repeated:.0%} of lines repeated; a block at most "
+                 f"{s.run} times in a row; " + (("Python that parses" if not s.syntax_error else "Python that does not "
+                                                 "parse") if s.looks_like_code else "prose") + ".")
     if not issues:
-      return Feedback(choose(APPROVALS, record["id"]), 1.0, self.name)
-    return Feedback(" ".join(issues), max(0.0, 1.0 - penalty), self.name)
+      return Feedback(choose(APPROVALS, record["id"]), 1.0, self.name, reasoning=reasoning)
+    return Feedback(" ".join(issues), max(0.0, 1.0 - penalty), self.name, reasoning=reasoning)

@@ -85,7 +85,9 @@ def get_run_config() -> ml_collections.ConfigDict:
   c.wandb.group = ""
 
   c.data = get_data_config()
-  c.annotation_flops = 0.0  # this run's share of the critic's compute (0 for verifier critics)
+  # This run's share of the critic's compute (0 for verifier critics); < 0: read from the training
+  # data's manifests, in proportion to the records read (ixt_jax/data/annotation_cost.py).
+  c.annotation_flops = -1.0
   c.budget = ""  # the IsoFLOP budget a sweep planned this run for; copied into summary.json
   c.lock()
   return c

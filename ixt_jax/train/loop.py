@@ -21,6 +21,7 @@ from etils import epath
 from jax.sharding import Mesh
 
 from ixt_jax import rundir
+from ixt_jax.data import annotation_cost
 from ixt_jax.data import corpus as corpus_lib
 from ixt_jax.data import vocab as vocab_lib
 from ixt_jax.errors import ConfigError
@@ -204,7 +205,9 @@ def _summary(c, model_cfg, vocab, corpus, progress, results, tasks, wall_seconds
       n_params=counts["total"], n_params_non_embedding=counts["non_embedding"],
       tokens=tokens, doc_tokens=progress["doc_tokens"], documents=progress["documents"],
       flops=float(tokens * flops_per_token), flops_per_token=flops_per_token,
-      annotation_flops=float(c.annotation_flops), tokenizer=vocab.sha256,
+      annotation_flops=float(c.annotation_flops) if c.annotation_flops >= 0 else annotation_cost.annotation_flops(
+          c.data.train_dirs, progress["documents"]),
+      tokenizer=vocab.sha256,
       steps=c.train.steps, batch_size=c.train.batch_size, seq_len=c.data.seq_len,
       wall_seconds=wall_seconds, bad_records=dict(corpus.bad_counts),
       eval={**heldout.summary_eval(results), "math_em": None, "code_pass1": None, **(tasks or {})},
