@@ -89,10 +89,11 @@ def plan(c, root: epath.Path, data: dict[str, epath.Path], vocab_path: str) -> l
         start = root / size / c.mid.from_arm / f"seed{seed}"
         runs += [run(MID, arm, seed, annotation, (*overrides, f"train.init_from={start}"), size, c.mid.steps,
                      c.mid.learning_rate, after=start) for arm, (annotation, overrides) in c.mid.arms.items()]
-  _, overrides = c.arms[c.dose.arm]  # each point reads its own annotation
-  runs += [run(c.dose.size, f"{c.dose.arm}_{study_v2_config.dose_annotation(f)}", seed,
-               study_v2_config.dose_annotation(f), overrides, c.dose.size, c.steps, learning_rate(c, c.dose.size))
-           for seed in c.dose.seeds for f in c.dose.fractions]
+  for arm in c.dose.arms:
+    _, overrides = c.arms[arm]  # each point reads its own annotation
+    runs += [run(c.dose.size, f"{arm}_{study_v2_config.dose_annotation(f)}", seed,
+                 study_v2_config.dose_annotation(f), overrides, c.dose.size, c.steps, learning_rate(c, c.dose.size))
+             for seed in c.dose.seeds for f in c.dose.fractions]
   return runs
 
 

@@ -99,17 +99,21 @@ def derive(results: epath.PathLike, config: dict[str, Any], wall_seconds: float 
           "wall_seconds": wall_seconds}
 
 
-def _dose_response(stages: dict[str, Any], config: dict[str, Any]) -> list[dict[str, Any]]:
-  """The dose arm's endpoints at each share of flipped verdicts (0: the arm itself), where it ran."""
+def _dose_response(stages: dict[str, Any], config: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+  """{dose arm: its endpoints at each share of flipped verdicts (0: the arm itself)}, where they ran."""
   dose = config["dose"]
   endpoints_by_arm = stages.get(dose["size"], {}).get("endpoints", {})
-  points = []
-  for fraction in (0.0, *dose["fractions"]):
-    arm = dose["arm"] if fraction == 0 else f"{dose['arm']}_{dose_annotation(fraction)}"
-    if arm in endpoints_by_arm:
-      points.append({"flip_fraction": fraction, "arm": arm, "delta": endpoints_by_arm[arm]["delta"],
-                     "arm_minus_baseline": endpoints_by_arm[arm].get("arm_minus_baseline")})
-  return points if len(points) > 1 else []
+  curves = {}
+  for dose_arm in dose["arms"]:
+    points = []
+    for fraction in (0.0, *dose["fractions"]):
+      arm = dose_arm if fraction == 0 else f"{dose_arm}_{dose_annotation(fraction)}"
+      if arm in endpoints_by_arm:
+        points.append({"flip_fraction": fraction, "arm": arm, "delta": endpoints_by_arm[arm]["delta"],
+                       "arm_minus_baseline": endpoints_by_arm[arm].get("arm_minus_baseline")})
+    if len(points) > 1:
+      curves[dose_arm] = points
+  return curves
 
 
 def write(study: dict[str, Any], results: epath.PathLike) -> None:
@@ -168,11 +172,12 @@ def summary_text(study: dict[str, Any]) -> str:
                  f"sampling {s['steer_seconds']:.0f} s (sums over runs)")
   if study["dose_response"]:
     dose = config["dose"]
-    lines += ["", f"== critic quality: {dose['arm']} at {dose['size']} on annotations with a share of the verdicts "
-                  "reversed (agreement with the verifiers = 1 - share)"]
-    for point in study["dose_response"]:
-      lines.append(f"  flipped {point['flip_fraction']:>4.0%}  Delta {_interval(point['delta']):<40} arm - baseline "
-                   f"{_interval(point['arm_minus_baseline']) if point['arm_minus_baseline'] else 'n/a'}")
+    lines += ["", f"== critic quality at {dose['size']}: annotations with a share of the verdicts reversed "
+                  f"(agreement with the verifiers = 1 - share; {len(dose['seeds'])} seed(s) per share, 0: the arm's own)"]
+    for dose_arm, points in study["dose_response"].items():
+      for point in points:
+        lines.append(f"  {dose_arm:<20} flipped {point['flip_fraction']:>4.0%}  Delta {_interval(point['delta']):<40} "
+                     f"arm - baseline {_interval(point['arm_minus_baseline']) if point['arm_minus_baseline'] else 'n/a'}")
   if study["wall_seconds"] is not None:
     lines += ["", f"study wall time: {study['wall_seconds'] / 60:.1f} min ({config['jobs']} runs at a time)"]
   return "\n".join(lines)
@@ -228,20 +233,21 @@ def write_figures(study: dict[str, Any], out: epath.Path) -> None:
 
 
 def _dose_figure(study: dict[str, Any], out: epath.Path) -> None:
-  fig, ax = plt.subplots(figsize=(6, 4))
-  for key, label, colour in (("delta", ENDPOINT_LABELS["delta"], "k"),
-                             ("arm_minus_baseline", ENDPOINT_LABELS["arm_minus_baseline"], "tab:blue")):
-    points = [p for p in study["dose_response"] if p[key] and p[key]["value"] is not None]
-    x = [1 - p["flip_fraction"] for p in points]
-    y = [p[key]["value"] for p in points]
-    err = [[p[key]["value"] - p[key]["lo"] for p in points], [p[key]["hi"] - p[key]["value"] for p in points]]
-    ax.errorbar(x, y, yerr=err, fmt="o-", color=colour, capsize=3, label=label)
-  ax.axhline(0, color="0.5", lw=0.8)
-  ax.set_xlabel("critic's agreement with the verifiers (share of verdicts not reversed)")
-  ax.set_ylabel("difference in flaw rate (95% interval)")
-  dose = study["config"]["dose"]
-  ax.set_title(f"Critic quality: {arm_label(dose['arm'])} at {dose['size']}", fontsize=9)
-  ax.legend(fontsize=7)
+  curves = study["dose_response"]
+  fig, axes = plt.subplots(1, len(curves), figsize=(5.5 * len(curves), 4), sharey=True, squeeze=False)
+  for ax, (dose_arm, curve) in zip(axes[0], curves.items()):
+    for key, label, colour in (("delta", ENDPOINT_LABELS["delta"], "k"),
+                               ("arm_minus_baseline", ENDPOINT_LABELS["arm_minus_baseline"], "tab:blue")):
+      points = [p for p in curve if p[key] and p[key]["value"] is not None]
+      x = [1 - p["flip_fraction"] for p in points]
+      y = [p[key]["value"] for p in points]
+      err = [[p[key]["value"] - p[key]["lo"] for p in points], [p[key]["hi"] - p[key]["value"] for p in points]]
+      ax.errorbar(x, y, yerr=err, fmt="o-", color=colour, capsize=3, label=label)
+    ax.axhline(0, color="0.5", lw=0.8)
+    ax.set_xlabel("critic's agreement with the verifiers (share of verdicts kept)")
+    ax.set_title(f"Critic quality: {arm_label(dose_arm)} at {study['config']['dose']['size']}", fontsize=9)
+    ax.legend(fontsize=7)
+  axes[0][0].set_ylabel("difference in flaw rate (95% interval)")
   fig.tight_layout()
   fig.savefig(out / "dose_response.png", dpi=130)
   plt.close(fig)

@@ -29,8 +29,8 @@ def _resolved(run):
 def test_every_arm_at_a_size_has_the_same_flops_tokens_and_learning_rate(get_config, tmp_path):
   c = get_config()
   runs = _plan(c, epath.Path(tmp_path))
-  assert len(runs) == (len(c.sizes) * len(c.arms) + len(c.mid.arms)) * len(c.seeds) + len(c.dose.fractions) * len(
-      c.dose.seeds)
+  assert len(runs) == (len(c.sizes) * len(c.arms) + len(c.mid.arms)) * len(c.seeds) + len(c.dose.arms) * len(
+      c.dose.fractions) * len(c.dose.seeds)
   by_stage = collections.defaultdict(set)
   seeds = collections.Counter()
   for run in runs:
@@ -44,7 +44,10 @@ def test_every_arm_at_a_size_has_the_same_flops_tokens_and_learning_rate(get_con
       assert rc.train.init_from == str(tmp_path / c.mid.size / c.mid.from_arm / f"seed{run.seed}") == str(run.after)
       assert run.after in {r.workdir for r in runs[:runs.index(run)]}  # planned (so trained) before it
     if "_flip" in run.arm:  # the dose-response: the arm's own config on an annotation with flipped verdicts
-      assert run.stage == c.dose.size and rc.data.feedback.kind == "quality_token"
+      arm = run.arm.rpartition("_flip")[0]
+      assert run.stage == c.dose.size and arm in c.dose.arms
+      assert rc.data.feedback.kind == (
+          "quality_token" if arm == "ixt_quality_token" else "critique")
       assert rc.data.train_dirs == [str(tmp_path / "data" / f"annotated_{run.arm.split('_')[-1]}")]
   assert set(by_stage) == {*c.sizes, study_v2.MID}
   assert all(len(points) == 1 for points in by_stage.values()), by_stage  # compute-matched at every size
@@ -66,12 +69,13 @@ def test_emit_writes_two_job_arrays_and_two_shell_scripts(tmp_path, capsys):
   printed = capsys.readouterr().out
   pre = (root / "runs.tsv").read_text().splitlines()
   mid = (root / "mid.tsv").read_text().splitlines()
-  assert len(pre) - 1 == (len(c.sizes) * len(c.arms) + len(c.dose.fractions)) * 3 and len(mid) - 1 == len(c.mid.arms) * 3
+  assert len(pre) - 1 == (len(c.sizes) * len(c.arms) + len(c.dose.arms) * len(c.dose.fractions)) * 3
+  assert len(mid) - 1 == len(c.mid.arms) * 3
   command = pre[1].split("\t")[-1]
   assert command.startswith("python -m experiments.launch ") and " && python -m experiments.evaluate --runs=" in command
   assert "--domains=math,code,text" in command
-  assert "#SBATCH --array=0-71" in (root / "runs.sbatch").read_text()
+  assert "#SBATCH --array=0-80" in (root / "runs.sbatch").read_text()
   assert "#SBATCH --gres=gpu:1" in (root / "mid.sbatch").read_text()
   assert f"sbatch --dependency=afterok:$jid {root / 'mid.sbatch'}" in printed
   shell = (root / "runs.sh").read_text().splitlines()
-  assert sum(line.startswith("python -m experiments.launch ") for line in shell) == 72
+  assert sum(line.startswith("python -m experiments.launch ") for line in shell) == 81

@@ -59,10 +59,11 @@ def get_config():
   # Annotations beside the plain one: name -> overrides of configs/annotate/builtin.py.
   c.annotations = {"giveaway": ("giveaway=True",),
                    **{dose_annotation(f): (f"flip_fraction={f}",) for f in DOSE_FRACTIONS}}
-  # Critic quality, dose-response: `arm` at `size` trained on annotations with a share of the verdicts
+  # Critic quality, dose-response: `arms` at `size` trained on annotations with a share of the verdicts
   # reversed (0 is the arm itself); a model critic of measured agreement sits on this curve.
   # One seed per point on CPU (the 2.5-hour budget); the 0 point has the arm's 3 seeds.
-  c.dose = ml_collections.ConfigDict({"size": "s1", "arm": "ixt_quality_token", "fractions": DOSE_FRACTIONS,
+  c.dose = ml_collections.ConfigDict({"size": "s1", "arms": ("ixt_quality_token", "ixt_critique"),
+                                      "fractions": DOSE_FRACTIONS,
                                       "seeds": (0,)})
   # Mid-training: each seed's pre-trained baseline at `size` continued `steps` more steps with IXT
   # and, at equal compute, with the baseline objective.
