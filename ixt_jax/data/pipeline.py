@@ -109,6 +109,12 @@ def mixed_order(corpus: corpus_lib.Corpus, sources: Sequence[config.Source], *, 
   return mixed[process_index::process_count]
 
 
+def source_settings(data_cfg) -> list[formatting.FeedbackSettings]:
+  """How each source's records are formatted (one without feedback shows no critique), by source index."""
+  settings = formatting.FeedbackSettings.from_config(data_cfg)
+  return [settings if s.feedback else settings.without_critiques() for s in config.sources(data_cfg)]
+
+
 def format_row(reader, refs: np.ndarray, row: int, epoch: int, settings: formatting.FeedbackSettings,
                seed: int, donor_rows: np.ndarray | None = None) -> formatting.Formatted:
   """Training record `row` laid out for tokenization (under the 'shuffled' control, with the
@@ -136,8 +142,7 @@ class _TokenizeGroup:
     self._domain_rows = corpus.domain_rows()
     self._reader = corpus.reader()
     self._vocab = vocab
-    settings = formatting.FeedbackSettings.from_config(data_cfg)
-    self._settings = [settings if s.feedback else settings.without_critiques() for s in config.sources(data_cfg)]
+    self._settings = source_settings(data_cfg)
     self._seq_len = data_cfg.seq_len
     self._seed = seed
 
