@@ -135,11 +135,14 @@ class Summary:
   budget: str | None = None  # the IsoFLOP budget a sweep planned this run for
   feedback_token_share: float | None = None  # critique tokens / all tokens trained on
   condition: str | None = None  # the condition eval.loss was scored under (conditions.own_condition)
+  # A mixture's realised mix: {source: {weight (normalised), feedback, documents, tokens,
+  # document_share, token_share}} (ixt_jax.data.mixture.realised_mix); absent without `data.sources`
+  mixture: dict[str, dict[str, Any]] | None = None
   extra: dict[str, Any] = dataclasses.field(default_factory=dict)  # keys other writers added
 
   def to_dict(self) -> dict[str, Any]:
     d = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name != "extra"}
-    for optional in ("budget", "feedback_token_share", "condition"):  # absent from older summaries
+    for optional in ("budget", "feedback_token_share", "condition", "mixture"):  # absent from older summaries
       if d[optional] is None:
         del d[optional]
     return {**d, **self.extra}

@@ -12,6 +12,8 @@ TINY_FLAGS = {
     "fit.py": ["--bootstrap=5"],
     "pipeline.py": ["--records=300", "--tokenizer_vocab_size=512", "--seconds=0.2", "--batch=2", "--seq_len=64"],
     "sampling.py": ["--batches=1", "--prompt_tokens=4", "--new_tokens=64"],
+    "train_loop.py": ["--steps=6", "--batch=8", "--seq_len=128", "--records=200", "--vocab=byte", "--rounds=1",
+                      "--log_every=2", "--checkpoint_every=3"],
     "train_step.py": ["--sizes=1m", "--batch=2", "--seq_len=32", "--matmul_size=256", "--rounds=1", "--steps=1",
                       "--vocab_size=0"],
 }

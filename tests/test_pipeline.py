@@ -61,7 +61,8 @@ def test_batch_contract(corpus_dir, vocab):
         "tokens": (np.int32, (3, SEQ_LEN)), "loss_weights": (np.float32, (3, SEQ_LEN)),
         "segment_ids": (np.int32, (3, SEQ_LEN)), "positions": (np.int32, (3, SEQ_LEN)),
         "document_tokens": (np.int32, (3,)), "documents": (np.int32, (3,)),
-        "document_bytes": (np.int32, (3,)), "critique_tokens": (np.int32, (3,))}
+        "document_bytes": (np.int32, (3,)), "critique_tokens": (np.int32, (3,)),
+        "source_documents": (np.int32, (3, 1)), "source_tokens": (np.int32, (3, 1))}
     padding = batch["segment_ids"] == 0
     assert (batch["tokens"][padding] == 0).all() and (batch["loss_weights"][padding] == 0).all()
     assert (batch["loss_weights"][batch["positions"] == 0] == 0).all()  # every target has a context

@@ -22,6 +22,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 
+from ixt_jax.data import config
 from ixt_jax.data import formatting
 from ixt_jax.data import records
 
@@ -131,10 +132,10 @@ def trained_conditions(c) -> tuple[str, ...]:
   """The conditions an arm may be scored under: those its training showed it.
 
   'none' only where some training documents had no critique (baselines, dropout, partial
-  annotation, cooldown); never for a suffix arm's prefix conditions.
+  annotation, a mixture's source without feedback, cooldown); never for a suffix arm's prefix conditions.
   """
   fb = c.data.feedback
-  unconditioned = (fb.dropout > 0 or fb.annotated_fraction < 1
+  unconditioned = (fb.dropout > 0 or fb.annotated_fraction < 1 or bool(config.feedback_off_dirs(c.data))
                    or c.train.get("conditioning_cooldown", 0.0) > 0)
   if fb.placement == "none":
     return ("none",)

@@ -1,9 +1,11 @@
 """Every knob of the data stage, with its default; the trainer embeds it as `config.data`.
 
+`resolve_data_config` fills what other fields imply (the trainer calls it once, at the edge);
 `validate_data_config` fails before any compute with a ConfigError (a ValueError) naming the field and its value.
 """
 from __future__ import annotations
 
+import dataclasses
 import os
 
 from etils import epath
@@ -28,6 +30,12 @@ def get_data_config() -> ml_collections.ConfigDict:
   """The data config with its defaults (CPU scale)."""
   cfg = ml_collections.ConfigDict()
   cfg.train_dirs = []  # shard directories written by ixt_jax.data.shards
+  # A mixture: [] = every record of train_dirs, in one stream. Else a list of sources, each
+  # {"name": str, "dirs": [shard directories], "weight": float > 0, "feedback": bool (default True)}:
+  # documents are drawn from the sources in proportion to their weights (Grain's MapDataset.mix),
+  # a source with feedback False trains without critiques (its records need none), and summary.json
+  # reports the realised mix. train_dirs, if left empty, becomes the sources' directories.
+  cfg.sources = []
   cfg.seq_len = 256  # row length T of every batch
   cfg.quarantine_dir = ""  # '' = ~/.cache/ixt_jax/quarantine; the trainer points it into its workdir
   cfg.max_bad_fraction = 0.01  # abort when more than this share of records is malformed
@@ -80,6 +88,39 @@ def get_data_config() -> ml_collections.ConfigDict:
   return cfg
 
 
+@dataclasses.dataclass(frozen=True)
+class Source:
+  """One source of the training mixture (`config.data.sources`)."""
+  name: str
+  dirs: tuple[str, ...]
+  weight: float
+  feedback: bool  # False: no critique is ever shown with this source's documents
+
+
+SOURCE_FIELDS = ("name", "dirs", "weight", "feedback")
+SINGLE_SOURCE = "all"  # the name of the one source of a config without `sources`
+
+
+def sources(cfg: ml_collections.ConfigDict) -> tuple[Source, ...]:
+  """The sources of a checked config: its `sources`, or every train dir as one source."""
+  if not cfg.get("sources"):
+    return (Source(SINGLE_SOURCE, tuple(cfg.train_dirs), 1.0, True),)
+  return tuple(Source(s["name"], tuple(s["dirs"]), float(s["weight"]), bool(s.get("feedback", True)))
+               for s in cfg.sources)
+
+
+def feedback_off_dirs(cfg: ml_collections.ConfigDict) -> tuple[str, ...]:
+  """The directories of sources trained without critiques (their records may have no feedback)."""
+  return tuple(d for source in sources(cfg) if not source.feedback for d in source.dirs)
+
+
+def resolve_data_config(cfg: ml_collections.ConfigDict) -> None:
+  """Fills, in place, what other fields imply: `train_dirs` from the sources' directories when empty."""
+  if cfg.get("sources") and not cfg.train_dirs:
+    dirs = [d for s in cfg.sources if isinstance(s, (dict, ml_collections.ConfigDict)) for d in s.get("dirs", ())]
+    cfg.train_dirs = list(dict.fromkeys(dirs))
+
+
 def _fail(field: str, value, expected: str):
   raise ConfigError(f"config.data.{field}={value!r}: expected {expected}")
 
@@ -102,6 +143,7 @@ def validate_data_config(cfg: ml_collections.ConfigDict) -> None:
   dirs = cfg.train_dirs
   if not isinstance(dirs, (list, tuple)) or not dirs or not all(isinstance(d, str) and d for d in dirs):
     _fail("train_dirs", dirs, "a non-empty list of shard directories")
+  _validate_sources(cfg)
   _check_number(cfg, "seq_len", 16, 1 << 20, integer=True)
   _check_number(cfg, "max_bad_fraction", 0.0, 1.0)
   if cfg.vocab.kind not in VOCAB_KINDS:
@@ -152,6 +194,39 @@ def validate_data_config(cfg: ml_collections.ConfigDict) -> None:
   _check_number(cfg, "tokenize_group", 1, 1 << 16, integer=True)
   _check_number(cfg, "worker_count", 0, 1024, integer=True)
   _check_number(cfg, "worker_buffer_size", 1, 1 << 16, integer=True)
+
+
+def _validate_sources(cfg: ml_collections.ConfigDict) -> None:
+  """Each source well formed; together they split train_dirs: every directory in exactly one source."""
+  mixture = cfg.get("sources", [])
+  if not isinstance(mixture, (list, tuple)):
+    _fail("sources", mixture, "a list of sources ({'name', 'dirs', 'weight', 'feedback'} each)")
+  owner: dict[str, str] = {}  # directory -> the source that reads it
+  names = set()
+  for i, source in enumerate(mixture):
+    field = f"sources[{i}]"
+    keys = set(source.keys()) if isinstance(source, (dict, ml_collections.ConfigDict)) else set()
+    if not {"name", "dirs", "weight"} <= keys or keys - set(SOURCE_FIELDS):
+      _fail(field, source, "a dict with keys name, dirs, weight and optionally feedback")
+    name, dirs, weight = source["name"], source["dirs"], source["weight"]
+    if not isinstance(name, str) or not name or name in names:
+      _fail(f"{field}.name", name, "a non-empty name no other source has")
+    if not isinstance(dirs, (list, tuple)) or not dirs or not all(isinstance(d, str) and d for d in dirs):
+      _fail(f"{field}.dirs", dirs, "a non-empty list of shard directories")
+    if not isinstance(weight, (int, float)) or isinstance(weight, bool) or not 0 < weight < float("inf"):
+      _fail(f"{field}.weight", weight, "a positive number")
+    if not isinstance(source.get("feedback", True), bool):
+      _fail(f"{field}.feedback", source["feedback"], "True or False")
+    names.add(name)
+    for d in dirs:
+      if d in owner:
+        _fail(f"{field}.dirs", dirs, f"directories of this source only ({d!r} is also in source {owner[d]!r})")
+      if d not in cfg.train_dirs:
+        _fail(f"{field}.dirs", dirs, f"directories listed in config.data.train_dirs ({d!r} is not)")
+      owner[d] = name
+  unowned = [d for d in cfg.train_dirs if mixture and d not in owner]
+  if unowned:
+    _fail("train_dirs", list(cfg.train_dirs), f"only directories of config.data.sources ({unowned} are in none)")
 
 
 def directory_or_default(value: str, name: str) -> epath.Path:

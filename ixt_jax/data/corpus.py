@@ -2,8 +2,8 @@
 
 The scan is deterministic and independent of the method (placement, weights, dropout), so every
 method at a seed trains on the same records in the same order; only a raw record (no feedback) is
-refused when a method needs feedback. The result indexes training records by reference (24 bytes
-each), so the pipeline reads only what it trains on and only the held-out records sit in memory.
+refused when a method needs feedback (unless its source trains without critiques). The result
+indexes training records by reference (24 bytes each), so the pipeline reads only what it trains on and only the held-out records sit in memory.
 """
 from __future__ import annotations
 
@@ -160,11 +160,13 @@ def scan_corpus(data_cfg, vocab) -> Corpus:
 
 def _scan(data_cfg, vocab, paths: Sequence[epath.Path]) -> Corpus:
   """scan_corpus without the index: one pass over every record."""
-  require_feedback = data_cfg.feedback.placement != "none"
+  without_feedback = {str(p) for p in corpus_shards(config.feedback_off_dirs(data_cfg))}
   quarantine = records.Quarantine()
   length_check = _CritiqueLengthCheck(data_cfg.feedback.template, data_cfg.seq_len, vocab, quarantine)
   refs, hashes, domains, approved = [], [], [], []
   for shard_index, path in enumerate(paths):
+    # A source trained without critiques (config.data.sources) may be raw, unannotated records.
+    require_feedback = data_cfg.feedback.placement != "none" and str(path) not in without_feedback
     for index, position, raw in _shard_records(path):
       try:
         record = records.parse_record(raw, require_feedback=require_feedback)

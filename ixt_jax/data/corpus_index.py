@@ -22,18 +22,22 @@ from typing import Any
 import numpy as np
 from etils import epath
 
+from ixt_jax.data import config
 from ixt_jax.data import shards
 
 log = logging.getLogger("ixt_jax.data")
 INDEX_FOLDER = ".ixt_index"
 # Data fields that cannot change what a scan finds (how batches are made, where side files go).
+# Of the mixture only the sources without feedback matter (their records may lack it): not the weights.
 _IRRELEVANT = ("quarantine_dir", "worker_count", "worker_buffer_size", "tokenize_group", "pack_bins",
-               "index", "index_dir")
+               "index", "index_dir", "sources")
 
 
 def _key(data_cfg, vocab_sha256: str, paths: Sequence[epath.Path]) -> str:
   settings = {k: v for k, v in data_cfg.to_dict().items() if k not in _IRRELEVANT}
   settings["vocab"] = {k: v for k, v in settings.get("vocab", {}).items() if k != "cache_dir"}
+  if config.feedback_off_dirs(data_cfg):  # absent otherwise: indexes saved before mixtures stay valid
+    settings["feedback_off_dirs"] = sorted(config.feedback_off_dirs(data_cfg))
   fingerprint = []
   for path in paths:
     if "://" in str(path):  # a bucket: size and modification time (seconds)

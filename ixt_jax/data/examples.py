@@ -113,10 +113,11 @@ def tokenize(items: Sequence[formatting.Formatted], vocab, seq_len: int,
 
 
 def join_elements(elements: Sequence[dict]) -> dict:
-  """Elements as a few flat arrays, which cross process boundaries far cheaper than many small ones."""
+  """Elements (sequences and integers: COUNT_KEYS, and any other key the first element has) as a
+  few flat arrays, which cross process boundaries far cheaper than many small ones."""
   joined = {k: np.concatenate([e[k] for e in elements]) for k in SEQUENCE_KEYS}
   joined["lengths"] = np.array([len(e["tokens"]) for e in elements], np.int32)
-  for key in COUNT_KEYS:
+  for key in (k for k in elements[0] if k not in SEQUENCE_KEYS):
     joined[key] = np.array([e[key] for e in elements], np.int32)
   return joined
 
@@ -125,6 +126,6 @@ def split_elements(joined: dict) -> list[dict]:
   """The inverse of join_elements."""
   ends = np.cumsum(joined["lengths"])[:-1]
   sequences = {k: np.split(joined[k], ends) for k in SEQUENCE_KEYS}
-  counts = {k: joined[k].tolist() for k in COUNT_KEYS}
+  counts = {k: v.tolist() for k, v in joined.items() if k not in SEQUENCE_KEYS and k != "lengths"}
   return [{**{k: v[i] for k, v in sequences.items()}, **{k: v[i] for k, v in counts.items()}}
           for i in range(len(joined["lengths"]))]

@@ -43,6 +43,10 @@ class FeedbackSettings:
                document_by_score=fb.weight.document_by_score, control=fb.control,
                donors=fb.get("donors", "any"))  # configs from before `donors` drew from every record
 
+  def without_critiques(self) -> FeedbackSettings:
+    """The layout of a document shown with no critique (a mixture's source trained without feedback)."""
+    return dataclasses.replace(self, placement="none", control="")
+
 
 @dataclasses.dataclass(frozen=True)
 class Formatted:

@@ -2,7 +2,8 @@
 
 Graph (train):
   MapDataset.range(records).repeat()        record order: a fresh permutation per epoch, from the
-    .map_with_index(epoch shuffle)          seed alone (not the batch size, not the method)
+    .map_with_index(epoch shuffle)          seed alone (not the batch size, not the method);
+    [MapDataset.mix(sources, weights)]      one per source of a mixture, mixed by their weights
     [process_index::process_count]          disjoint, complete shares for the hosts
     .batch(tokenize_group).map(tokenize)    read, parse, format, tokenize, chunk
     .to_iter_dataset().mp_prefetch()        optional worker processes, order-preserving
@@ -15,14 +16,15 @@ one's rows. Batches (numpy):
   segment_ids int32 [B, T] (0 = padding), positions int32 [B, T] (0 at each segment start),
   document_tokens int32 [B] (non-critique tokens), documents int32 [B] (documents begun),
   document_bytes int32 [B] (UTF-8 bytes of the documents begun), critique_tokens int32 [B]
-  (critique tokens shown: the numerator of the feedback token share).
+  (critique tokens shown: the numerator of the feedback token share), source_documents and
+  source_tokens int32 [B, S] (per source of the mixture: mixture.SOURCE_COUNTERS).
 `loss_weights[b, t]` weighs predicting `tokens[b, t]` from the tokens before it in its segment; a
 segment's first token (a critique's opening or an <eos> opening the document) always has weight 0,
 so next-token targets within segments lose no weighted token.
 """
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from absl import flags
 import grain
@@ -33,38 +35,84 @@ from ixt_jax.data import config
 from ixt_jax.data import corpus as corpus_lib
 from ixt_jax.data import examples
 from ixt_jax.data import formatting
+from ixt_jax.data import mixture
 from ixt_jax.data import records
 
 scan_corpus = corpus_lib.scan_corpus  # the trainer reads corpus.bad_counts from its result
 
 
-def _epoch_seed(seed: int, epoch: int) -> int:
-  return int(formatting.unit_hash(seed, "order", epoch) * 2**32)
+def _epoch_seed(seed: int, epoch: int, stream: str) -> int:
+  parts = (seed, "order", epoch) if not stream else (seed, "order", stream, epoch)
+  return int(formatting.unit_hash(*parts) * 2**32)
 
 
 class _EpochShuffle:
   """Position i of the repeated record stream -> (epoch, record row), a new permutation per epoch."""
 
-  def __init__(self, num_records: int, seed: int):
+  def __init__(self, num_records: int, seed: int, stream: str = ""):
     self._num_records = num_records
     self._seed = seed
+    self._stream = stream  # a mixture's source name: each source its own permutations
 
   def __call__(self, index: int, _) -> tuple[int, int]:
     epoch, position = divmod(index, self._num_records)
     row = grain.experimental.index_shuffle(
-        position, max_index=self._num_records - 1, seed=_epoch_seed(self._seed, epoch), rounds=4)
+        position, max_index=self._num_records - 1, seed=_epoch_seed(self._seed, epoch, self._stream), rounds=4)
     return epoch, int(row)
+
+
+def _epoch_order(num_records: int, seed: int, num_epochs: int | None, stream: str = "") -> grain.MapDataset:
+  if num_records == 0:
+    raise ValueError("the corpus has no training records")
+  ds = grain.MapDataset.range(num_records).repeat(num_epochs)
+  return ds.map_with_index(_EpochShuffle(num_records, seed, stream))
+
+
+def _check_process(process_index: int, process_count: int) -> None:
+  if not 0 <= process_index < process_count:
+    raise ValueError(f"process_index={process_index} is not in [0, process_count={process_count})")
 
 
 def record_order(num_records: int, *, seed: int, process_index: int = 0, process_count: int = 1,
                  num_epochs: int | None = None) -> grain.MapDataset:
   """(epoch, record row) pairs this process reads, in order."""
-  if not 0 <= process_index < process_count:
-    raise ValueError(f"process_index={process_index} is not in [0, process_count={process_count})")
-  if num_records == 0:
-    raise ValueError("the corpus has no training records")
-  ds = grain.MapDataset.range(num_records).repeat(num_epochs)
-  return ds.map_with_index(_EpochShuffle(num_records, seed))[process_index::process_count]
+  _check_process(process_index, process_count)
+  return _epoch_order(num_records, seed, num_epochs)[process_index::process_count]
+
+
+class _InSource:
+  """(epoch, position among a source's rows) -> (source index, epoch, corpus row)."""
+
+  def __init__(self, source: int, rows: np.ndarray | None):
+    self._source, self._rows = source, rows  # rows None: the source is the whole corpus
+
+  def __call__(self, pair: tuple[int, int]) -> tuple[int, int, int]:
+    epoch, position = pair
+    return self._source, epoch, position if self._rows is None else int(self._rows[position])
+
+
+def mixed_order(corpus: corpus_lib.Corpus, sources: Sequence[config.Source], *, seed: int,
+                process_index: int = 0, process_count: int = 1,
+                num_epochs: int | None = None) -> grain.MapDataset:
+  """(source index, epoch, record row) triples this process reads, in order: each source's records
+  in their own epoch permutations, drawn in proportion to the weights (Grain's MapDataset.mix).
+
+  One source reads the records in `record_order`'s order (a config without a mixture is unchanged).
+  """
+  _check_process(process_index, process_count)
+  if len(sources) == 1:
+    mixed = _epoch_order(len(corpus.train_refs), seed, num_epochs).map(_InSource(0, None))
+  else:
+    orders = [_epoch_order(len(rows), seed, num_epochs, stream=s.name).map(_InSource(i, rows))
+              for i, (s, rows) in enumerate(zip(sources, mixture.source_rows(corpus, sources)))]
+    mixed = grain.MapDataset.mix(orders, [s.weight for s in sources])
+  return mixed[process_index::process_count]
+
+
+def source_settings(data_cfg) -> list[formatting.FeedbackSettings]:
+  """How each source's records are formatted (one without feedback shows no critique), by source index."""
+  settings = formatting.FeedbackSettings.from_config(data_cfg)
+  return [settings if s.feedback else settings.without_critiques() for s in config.sources(data_cfg)]
 
 
 def format_row(reader, refs: np.ndarray, row: int, epoch: int, settings: formatting.FeedbackSettings,
@@ -85,7 +133,8 @@ def format_row(reader, refs: np.ndarray, row: int, epoch: int, settings: formatt
 
 
 class _TokenizeGroup:
-  """A group of (epoch, row) pairs -> the row-sized elements of those records, in order, joined."""
+  """A group of (source, epoch, row) triples -> the row-sized elements of those records, in order,
+  joined, each marked with its source."""
 
   def __init__(self, corpus: corpus_lib.Corpus, vocab, data_cfg, seed: int):
     self._refs = corpus.train_refs
@@ -93,14 +142,18 @@ class _TokenizeGroup:
     self._domain_rows = corpus.domain_rows()
     self._reader = corpus.reader()
     self._vocab = vocab
-    self._settings = formatting.FeedbackSettings.from_config(data_cfg)
+    self._settings = source_settings(data_cfg)
     self._seq_len = data_cfg.seq_len
     self._seed = seed
 
   def __call__(self, group) -> dict:
-    items = [format_row(self._reader, self._refs, row, epoch, self._settings, self._seed,
-                        self._domain_rows[self._domains[row]]) for epoch, row in group]
-    return examples.join_elements(examples.tokenize(items, self._vocab, self._seq_len))
+    items = [format_row(self._reader, self._refs, row, epoch, self._settings[source], self._seed,
+                        self._domain_rows[self._domains[row]]) for source, epoch, row in group]
+    elements = examples.tokenize(items, self._vocab, self._seq_len)
+    item_of_element = np.cumsum([e["documents"] for e in elements]) - 1  # a record's first chunk begins it
+    for element, item in zip(elements, item_of_element):
+      element[mixture.SOURCE_KEY] = group[item][0]
+    return examples.join_elements(elements)
 
 
 class _SplitElements(grain.experimental.FlatMapTransform):
@@ -110,25 +163,36 @@ class _SplitElements(grain.experimental.FlatMapTransform):
     return examples.split_elements(element)
 
 
-def _finish_row(row: dict) -> dict:
-  out = {"tokens": row["tokens"], "loss_weights": row["loss_weights"],
-         "segment_ids": row["tokens_segment_ids"], "positions": row["tokens_positions"]}
-  for key in examples.COUNT_KEYS:
-    out[key] = np.int32(sum(row[key]))
-  return out
+class _FinishRow:
+  """A packed row -> the batch contract's keys (with the per-source counters of `num_sources` > 0)."""
+
+  def __init__(self, num_sources: int):
+    self._num_sources = num_sources
+
+  def __call__(self, row: dict) -> dict:
+    out = {"tokens": row["tokens"], "loss_weights": row["loss_weights"],
+           "segment_ids": row["tokens_segment_ids"], "positions": row["tokens_positions"]}
+    for key in examples.COUNT_KEYS:
+      out[key] = np.int32(sum(row[key]))
+    if self._num_sources:
+      out.update(mixture.row_counts(np.asarray(row[mixture.SOURCE_KEY], np.int64), row["tokens_segment_ids"],
+                                    np.asarray(row["documents"], np.int64), self._num_sources))
+    return out
 
 
 def _pack_rows(elements: grain.IterDataset, seq_len: int, pack_bins: int,
-               sequence_keys=examples.SEQUENCE_KEYS) -> grain.IterDataset:
+               sequence_keys=examples.SEQUENCE_KEYS, num_sources: int = 0) -> grain.IterDataset:
   """Packs row-sized elements into rows of `seq_len` (first fit over `pack_bins` open rows).
 
-  An element goes into the first row where every one of its `sequence_keys` fits.
+  An element goes into the first row where every one of its `sequence_keys` fits. With
+  `num_sources`, elements carry mixture.SOURCE_KEY and rows get the per-source counters.
   """
+  meta = (*sequence_keys[1:], *examples.COUNT_KEYS) + ((mixture.SOURCE_KEY,) if num_sources else ())
   packed = grain.experimental.FirstFitPackIterDataset(
       elements, length_struct={k: seq_len for k in sequence_keys},
       num_packing_bins=pack_bins, shuffle_bins=False,
-      meta_features=(*sequence_keys[1:], *examples.COUNT_KEYS))  # segment ids once, for tokens
-  return packed.map(_finish_row)
+      meta_features=meta)  # segment ids once, for tokens
+  return packed.map(_FinishRow(num_sources))
 
 
 def checked_scan(data_cfg, vocab) -> corpus_lib.Corpus:
@@ -149,8 +213,8 @@ def make_train_elements(data_cfg, vocab, *, seed: int, process_index: int = 0,
     raise RuntimeError("config.data.worker_count > 0 needs parsed absl flags (Grain workers read "
                        "them): run under absl.app.run or call absl.flags.FLAGS.mark_as_parsed()")
   corpus = corpus or checked_scan(data_cfg, vocab)
-  order = record_order(len(corpus.train_refs), seed=seed, process_index=process_index,
-                       process_count=process_count, num_epochs=num_epochs)
+  order = mixed_order(corpus, config.sources(data_cfg), seed=seed, process_index=process_index,
+                      process_count=process_count, num_epochs=num_epochs)
   groups = order.batch(data_cfg.tokenize_group, batch_fn=list).map(
       _TokenizeGroup(corpus, vocab, data_cfg, seed))
   groups = groups.to_iter_dataset(grain.ReadOptions(num_threads=0, prefetch_buffer_size=0))
@@ -166,7 +230,8 @@ def make_train_dataset(data_cfg, vocab, *, batch_size: int, seed: int, process_i
   """The training batches of this process as a Grain IterDataset (see the module docstring)."""
   elements = make_train_elements(data_cfg, vocab, seed=seed, process_index=process_index,
                                  process_count=process_count, corpus=corpus, num_epochs=num_epochs)
-  rows = _pack_rows(elements, data_cfg.seq_len, data_cfg.pack_bins)
+  rows = _pack_rows(elements, data_cfg.seq_len, data_cfg.pack_bins,
+                    num_sources=len(config.sources(data_cfg)))
   return rows.batch(batch_size, drop_remainder=True)
 
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 import seqio
 import tensorflow as tf
 
+from ixt_jax.data import config
 from ixt_jax.data import corpus as corpus_lib
-from ixt_jax.data import formatting
 from ixt_jax.data import pipeline
 from ixt_jax.data import vocab as vocab_lib
 
@@ -24,12 +24,12 @@ _WEIGHTS = ("critique_weight", "prompt_weight", "document_weight")
 
 def _formatted_records(corpus, data_cfg, seed: int, num_epochs: int):
   """Python generator of the formatted records, in the Grain pipeline's order (process 0 of 1)."""
-  settings = formatting.FeedbackSettings.from_config(data_cfg)
+  settings = pipeline.source_settings(data_cfg)
   reader = corpus.reader()
-  order = pipeline.record_order(len(corpus.train_refs), seed=seed, num_epochs=num_epochs)
+  order = pipeline.mixed_order(corpus, config.sources(data_cfg), seed=seed, num_epochs=num_epochs)
   domain_rows = corpus.domain_rows()
-  for epoch, row in order:
-    item = pipeline.format_row(reader, corpus.train_refs, row, epoch, settings, seed,
+  for source, epoch, row in order:
+    item = pipeline.format_row(reader, corpus.train_refs, row, epoch, settings[source], seed,
                                domain_rows[corpus.train_domains[row]])
     yield {"critique": item.critique, "prompt": item.prompt or "", "text": item.text,
            "has_prompt": item.prompt is not None, "critique_after": item.critique_after,

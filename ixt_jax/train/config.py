@@ -13,7 +13,7 @@ from etils import epath
 from ml_collections import config_dict
 
 from ixt_jax import rundir
-from ixt_jax.data.config import get_data_config, validate_data_config
+from ixt_jax.data.config import get_data_config, resolve_data_config, validate_data_config
 from ixt_jax.errors import ConfigError
 from ixt_jax.models.config import ModelConfig
 from ixt_jax.models.sizes import LADDER
@@ -112,10 +112,12 @@ def model_config(c: ml_collections.ConfigDict, vocab_size: int) -> ModelConfig:
 
 
 def resolve_run_config(c: ml_collections.ConfigDict, workdir: epath.PathLike) -> ml_collections.ConfigDict:
-  """A locked copy of `c` with the run directory's defaults filled in (the caller's `c` is untouched)."""
+  """A locked copy of `c` with the run directory's defaults filled in, and what the data config
+  implies (data.resolve_data_config); the caller's `c` is untouched."""
   c = c.copy_and_resolve_references()
   if not c.data.quarantine_dir:
     c.data.quarantine_dir = rundir.path(workdir, rundir.QUARANTINE)
+  resolve_data_config(c.data)
   c.lock()
   return c
 

@@ -22,7 +22,9 @@ from jax.sharding import Mesh
 
 from ixt_jax import rundir
 from ixt_jax.data import annotation_cost
+from ixt_jax.data import config as data_config
 from ixt_jax.data import corpus as corpus_lib
+from ixt_jax.data import mixture
 from ixt_jax.data import vocab as vocab_lib
 from ixt_jax.errors import ConfigError
 from ixt_jax.models import ModelConfig, param_counts, train_flops_per_token
@@ -66,8 +68,9 @@ def train_and_evaluate(c: ml_collections.ConfigDict, workdir: epath.PathLike,
 
 
 @dataclasses.dataclass(frozen=True)
-class _SetUp:
-  """What the loop is built from, made once the config has passed every check."""
+class RunSetUp:
+  """What the loop is built from, made once the config has passed every check (benchmarks/train_loop.py
+  times its `train_step` bare, beside the loop)."""
   mesh: Mesh
   vocab: vocab_lib.Vocabulary
   corpus: corpus_lib.Corpus
@@ -78,7 +81,7 @@ class _SetUp:
   train_step: Callable  # (state, batch) -> (state, metrics), sharded and jitted
 
 
-def _set_up(c: ml_collections.ConfigDict, workdir: epath.Path, say: Callable[[str], None]) -> _SetUp:
+def set_up(c: ml_collections.ConfigDict, workdir: epath.Path, say: Callable[[str], None]) -> RunSetUp:
   """Every check before the first byte of data is read; then tokenizer, corpus, config.json, the step."""
   try:
     mesh = make_mesh(dict(c.mesh))
@@ -106,7 +109,7 @@ def _set_up(c: ml_collections.ConfigDict, workdir: epath.Path, say: Callable[[st
   tx, schedule = make_optimizer(c.optimizer, c.train.steps)
   ss = setup(model_cfg, tx, mesh, c.seed)
   train_step = jit_train_step(ss, tx, schedule, c.train.z_loss, c.train.microbatches)
-  return _SetUp(mesh, vocab, corpus, model_cfg, flops_per_token, tx, ss, train_step)
+  return RunSetUp(mesh, vocab, corpus, model_cfg, flops_per_token, tx, ss, train_step)
 
 
 def _train(c: ml_collections.ConfigDict, workdir: epath.Path, positive_critique: Callable[[str], str],
@@ -115,7 +118,7 @@ def _train(c: ml_collections.ConfigDict, workdir: epath.Path, positive_critique:
   is_main = jax.process_index() == 0
   say = lambda message: print(message, flush=True) if is_main else None  # progress while nothing else prints
   # ---- Set-up ------------------------------------------------------------------------------------
-  run = _set_up(c, workdir, say)
+  run = set_up(c, workdir, say)
   mesh, vocab, corpus, model_cfg, ss = run.mesh, run.vocab, run.corpus, run.model_cfg, run.ss
 
   # ---- Start: resume, or fresh parameters -----------------------------------------------------
@@ -212,4 +215,5 @@ def _summary(c, model_cfg, vocab, corpus, progress, results, tasks, wall_seconds
       wall_seconds=wall_seconds, bad_records=dict(corpus.bad_counts),
       eval={**heldout.summary_eval(results), "math_em": None, "code_pass1": None, **(tasks or {})},
       budget=c.budget or None, feedback_token_share=progress["critique_tokens"] / tokens,
-      condition=heldout.eval_condition(c))
+      condition=heldout.eval_condition(c),
+      mixture=mixture.realised_mix(data_config.sources(c.data), progress) if c.data.sources else None)

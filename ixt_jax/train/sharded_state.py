@@ -81,7 +81,7 @@ def jit_train_step(ss: ShardedSetup, tx: optax.GradientTransformation, schedule:
 
   def step_with_counters(state, batch):
     state, metrics = step_fn(state, batch)
-    return state, {**metrics, **{k: batch[k].sum() for k in COUNTERS}}
+    return state, {**metrics, **{k: batch[k].sum(axis=0) for k in COUNTERS}}
 
   replicated = NamedSharding(ss.mesh, PartitionSpec())
   return jax.jit(step_with_counters, in_shardings=(ss.shardings, ss.batch_shardings),

@@ -12,8 +12,9 @@ from ixt_jax.parallel.rules import constrain
 from ixt_jax.train.loss import next_token_targets, weighted_cross_entropy
 
 MODEL_INPUTS = ("tokens", "segment_ids", "positions", "loss_weights")
-# Per-row counters that ride along with the batch and are summed on device (global on a pod).
-COUNTERS = ("document_tokens", "documents", "critique_tokens")
+# Per-row counters that ride along with the batch and are summed over rows on device (global on a
+# pod): [B] each, and the mixture's per-source counters [B, S] (ixt_jax.data.mixture).
+COUNTERS = ("document_tokens", "documents", "critique_tokens", "source_documents", "source_tokens")
 
 
 class TrainState(NamedTuple):

@@ -12,7 +12,9 @@ from collections.abc import Callable
 from typing import Any
 
 import jax
+import numpy as np
 
+from ixt_jax.data.mixture import SOURCE_COUNTERS
 from ixt_jax.train.metrics import MetricsWriter
 
 
@@ -36,7 +38,7 @@ class StepLog:
                progress: dict[str, Any], nan_message: Callable[[int], str], printing: bool):
     self.writer, self.throughput = writer, throughput
     self.total_steps, self.log_every = total_steps, log_every
-    self.progress = progress  # doc_tokens, documents, critique_tokens, process_count
+    self.progress = progress  # doc_tokens, documents, critique_tokens, process_count; per-source lists
     self._nan_message, self._printing = nan_message, printing
     self._pending = None
     self._clock = (time.time(), 0)
@@ -59,13 +61,17 @@ class StepLog:
       self._report(*pending)
 
   def _report(self, step: int, metrics) -> None:
-    values = {k: float(v) for k, v in jax.device_get(metrics).items()}
+    metrics = jax.device_get(metrics)
+    mix = {k: metrics.pop(k) for k in SOURCE_COUNTERS if k in metrics}  # [S] each: per source
+    values = {k: float(v) for k, v in metrics.items()}
     if not math.isfinite(values["loss"]) or not math.isfinite(values["grad_norm"]):
       raise FloatingPointError(f"non-finite loss {values['loss']} or gradient norm {values['grad_norm']} at step "
                                f"{step} ({self._nan_message(step)})")
     self.progress["doc_tokens"] += int(values.pop("document_tokens"))
     self.progress["documents"] += int(values.pop("documents"))
     self.progress["critique_tokens"] += int(values.pop("critique_tokens"))
+    for key, counts in mix.items():  # the realised mix, summed over the run
+      self.progress[key] = (np.asarray(self.progress.get(key, 0), np.int64) + counts).tolist()
     if step % self.log_every and step != self.total_steps:
       return
     now, t = time.time(), self.throughput
