@@ -18,7 +18,6 @@ os.environ.setdefault("EPATH_USE_TF", "false")
 
 from absl import app, flags
 from etils import epath
-from ml_collections import config_flags
 
 from experiments.arms import annotated_dirs, launch_args, shared_vocab
 from experiments.common import run_module
@@ -28,7 +27,7 @@ from ixt_jax.data import shards
 from ixt_jax.evaluate import endpoints, steer_set
 from ixt_jax.evaluate.steer import SteerSettings
 
-_CONFIG = config_flags.DEFINE_config_file("config", "configs/sweeps/pilot.py", "pilot config")
+_CONFIG = cli.define_config_file("config", "configs/sweeps/pilot.py", "pilot config")
 flags.DEFINE_string("workdir", "runs/pilot", "pilot directory")
 flags.DEFINE_string("results", "", "where pilot.json and the figures go ('' = DIR/results)")
 

@@ -6,7 +6,7 @@ from etils import epath
 import pytest
 
 from configs.sweeps import accelerator_study, study_v2 as study_v2_config
-from experiments import study_v2
+from experiments import study_v2_runs as study_v2
 from experiments.common import resolve_launch_config
 from ixt_jax.models.sizes import param_counts, train_flops_per_token
 from ixt_jax.train import config as run_config
@@ -65,7 +65,7 @@ def test_emit_writes_two_job_arrays_and_two_shell_scripts(tmp_path, capsys):
   root = epath.Path(tmp_path)
   runs = _plan(c, root)
   for kind in ("slurm", "shell"):
-    study_v2.emit(c, root, runs, root / "results", kind)
+    study_v2.emit(c, root, runs, root / "results", kind, derive="python -m experiments.study_v2 ...")
   printed = capsys.readouterr().out
   pre = (root / "runs.tsv").read_text().splitlines()
   mid = (root / "mid.tsv").read_text().splitlines()
