@@ -101,7 +101,7 @@ class ResolvedConfig:
   config: dict[str, Any]  # the full run config (ConfigDict.to_dict())
   model: dict[str, Any]  # the ModelConfig's fields
   tokenizer: str  # sha256 of the vocabulary
-  vocab_path: str = ""  # the vocabulary file the run used ('' for bytes)
+  vocab_path: str = ""  # the vocabulary file the run was given or trained ('' for bytes); its copy: TOKENIZER
   n_params: dict[str, int] = dataclasses.field(default_factory=dict)
   flops_per_token: float = 0.0
   mesh: dict[str, int] = dataclasses.field(default_factory=dict)

@@ -220,14 +220,20 @@ def _vocabulary_class(kind: str):
   return {"sentencepiece": SentencePieceVocabulary, "byte": ByteVocabulary}[kind]
 
 
+def saved_file(kind: str, directory: str) -> str:
+  """The file a run keeps its vocabulary of `kind` in, in `directory` (its rundir.TOKENIZER folder):
+  a `data.vocab.model_path` that loads it again ('' for bytes, which keep no file)."""
+  cls = _vocabulary_class(kind)
+  return "" if cls is ByteVocabulary else rundir.path(directory, cls.FILE)
+
+
 def load_saved(kind: str, directory: str) -> Vocabulary | None:
   """The vocabulary a run kept in `directory` (its rundir.TOKENIZER folder); None when it kept none
   (a run written before runs kept their tokenizer)."""
-  cls = _vocabulary_class(kind)
-  if cls is ByteVocabulary:
+  path = saved_file(kind, directory)
+  if not path:
     return ByteVocabulary()
-  path = rundir.path(directory, cls.FILE)
-  return cls(path) if rundir.exists(path) else None
+  return _vocabulary_class(kind)(path) if rundir.exists(path) else None
 
 
 def _training_sentences(texts: Iterable[str]) -> list[str]:
