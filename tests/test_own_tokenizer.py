@@ -132,5 +132,6 @@ def test_an_own_tokenizer_trains_samples_and_a_copied_run_evaluates_without_data
       run.params, [prompt], SamplingSettings(max_new_tokens=8))[0]
   assert completion.tokens and all(0 <= t < run.vocab.size for t in completion.tokens)
   assert isinstance(completion.text, str)
-  report = evaluate_run(moved, TaskSettings(tasks=()), speed_new_tokens=4)
-  assert report["heldout"] and report["step"] == 2
+  if kind == "sentencepiece":  # what experiments.evaluate runs (the loading above is the same for both kinds)
+    report = evaluate_run(moved, TaskSettings(tasks=()), speed_new_tokens=4)
+    assert report["heldout"] and report["step"] == 2
