@@ -10,6 +10,7 @@ CORE = [
     "grain>=0.2.18,<0.3",
     "ml-collections>=1.1.0,<2",
     "sentencepiece>=0.2.0,<0.3",
+    "tokenizers>=0.22,<1",  # Hugging Face tokenizer.json vocabularies (data.vocab.kind=huggingface)
     "etils[epath]>=1.15",
     "numpy>=2.0,<3",
     "scipy>=1.17,<2",

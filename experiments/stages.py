@@ -3,7 +3,8 @@
 python -m experiments.stages --workdir=runs/stages [--method=ixt|baseline] [--size=1m] [--steps=200]
 
 Each stage is `experiments.launch` with `configs/stages/<stage>.py`, starting from the previous
-stage's parameters (`train.init_from`) with a fresh optimizer and the pre-training vocabulary.
+stage's parameters (`train.init_from`) with a fresh optimizer and the pre-training vocabulary (the
+copy the previous stage's run directory keeps).
 Mid-training reads the math and code records; SFT reads math problems as prompt/response pairs
 (loss on the response only). Every stage resumes or is skipped if finished, so the chain does too.
 """
@@ -14,6 +15,7 @@ from configs.common import format_variant
 from experiments.common import prepare_builtin_corpus, run_module
 from ixt_jax import rundir
 from ixt_jax.data import subsets
+from ixt_jax.data import vocab as vocab_lib
 from ixt_jax.train.heldout import format_loss
 from experiments import cli
 
@@ -46,7 +48,9 @@ def main(argv):
                               "vocab": f.vocab, "seq_len": f.seq_len})
     args = ["experiments.launch", f"--config=configs/stages/{stage}.py:{variant}", f"--workdir={root / stage}"]
     if previous is not None:
-      vocab_path = rundir.read_config(previous).vocab_path
+      resolved = rundir.read_config(previous)
+      kept = vocab_lib.saved_file(resolved.config["data"]["vocab"]["kind"], rundir.path(previous, rundir.TOKENIZER))
+      vocab_path = kept if kept and rundir.exists(kept) else resolved.vocab_path  # a run from before the copy
       args += [f"--config.train.init_from={previous}", f"--config.data.vocab.model_path={vocab_path}"]
     run_module(args)
     previous = root / stage

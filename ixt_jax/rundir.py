@@ -8,6 +8,9 @@
   <run>/checkpoints/    orbax checkpoints (train state, data position, counters)
   <run>/tensorboard/    TensorBoard scalars
   <run>/quarantine/     the records the corpus scan rejected (default place)
+  <run>/heldout.jsonl   the raw held-out records, what evaluation scores (no training data needed)
+  <run>/tokenizer/      the run's own copy of its vocabulary's files (`vocab.save`), what evaluation,
+                        serving and export read: a copied run needs neither the corpus nor a cache
 
 JSON and paths only, through fsspec (no JAX): `train` writes the directory, `evaluate` updates it,
 `scaling` and `experiments` read it, on a local disk or a bucket alike. Nothing here appends: a bucket
@@ -32,6 +35,8 @@ EVAL = "eval.json"
 CHECKPOINTS = "checkpoints"
 TENSORBOARD = "tensorboard"
 QUARANTINE = "quarantine"
+HELDOUT = "heldout.jsonl"
+TOKENIZER = "tokenizer"  # tokenizer.model (SentencePiece) or tokenizer.json + tokenizer_config.json
 WANDB_RUN_ID = "wandb_run_id"  # the W&B run a resumed run logs into (ixt_jax.train.wandb_writer)
 
 
@@ -45,16 +50,20 @@ def exists(url: str | os.PathLike) -> bool:
   return fs.exists(local)
 
 
-def write_text(url: str | os.PathLike, text: str) -> None:
-  """Writes `text` whole; a reader sees the old file or the new one, never half of one."""
+def write_bytes(url: str | os.PathLike, data: bytes) -> None:
+  """Writes `data` whole; a reader sees the old file or the new one, never half of one."""
   fs, local = fsspec.core.url_to_fs(str(url))
   fs.makedirs(fs._parent(local), exist_ok=True)  # pylint: disable=protected-access
   if getattr(fs, "local_file", False) or fs.protocol in ("file", ("file", "local")):
     tmp = f"{local}.tmp-{uuid.uuid4().hex}"  # rename is atomic on a local disk
-    fs.pipe_file(tmp, text.encode())
+    fs.pipe_file(tmp, data)
     os.replace(tmp, local)
   else:  # an object store commits an object whole
-    fs.pipe_file(local, text.encode())
+    fs.pipe_file(local, data)
+
+
+def write_text(url: str | os.PathLike, text: str) -> None:
+  write_bytes(url, text.encode())
 
 
 def read_text(url: str | os.PathLike) -> str:
@@ -92,7 +101,7 @@ class ResolvedConfig:
   config: dict[str, Any]  # the full run config (ConfigDict.to_dict())
   model: dict[str, Any]  # the ModelConfig's fields
   tokenizer: str  # sha256 of the vocabulary
-  vocab_path: str = ""  # the vocabulary file the run used ('' for bytes)
+  vocab_path: str = ""  # the vocabulary file the run was given or trained ('' for bytes); its copy: TOKENIZER
   n_params: dict[str, int] = dataclasses.field(default_factory=dict)
   flops_per_token: float = 0.0
   mesh: dict[str, int] = dataclasses.field(default_factory=dict)

@@ -1,5 +1,7 @@
 """ixt_jax <-> `transformers`: an exported run loads in the real `transformers` with the same logits and
-greedy tokens; a Llama saved by `transformers` imports with its logits, and a run starts from it."""
+greedy tokens, and its tokenizer with the same ids; a Llama saved by `transformers` imports with its
+logits, and a run starts from it (and from its tokenizer)."""
+import inspect
 import json
 
 import jax
@@ -9,7 +11,9 @@ import pytest
 from flax import nnx
 
 from experiments.export import export_run
-from ixt_jax.interop import llama
+from ixt_jax.data import hf_vocab, synthetic
+from ixt_jax.data import vocab as vocab_lib
+from ixt_jax.interop import hf_tokenizer, llama
 from ixt_jax.models import ModelConfig, Transformer
 from ixt_jax.train.loop import train_and_evaluate
 from train_utils import make_corpus, positive_critique, tiny_config
@@ -41,6 +45,7 @@ def _greedy(next_logits, tokens, steps):
 def trained_run(tmp_path_factory):
   root = tmp_path_factory.mktemp("export")
   c = tiny_config(make_corpus(root / "corpus"), steps=8)
+  c.data.vocab.kind, c.data.vocab.size = "sentencepiece", 512  # the default kind: trained on the corpus
   c.model.d_model, c.model.n_layers, c.model.n_heads, c.model.n_kv_heads, c.model.head_dim = 48, 2, 6, 2, 8
   train_and_evaluate(c, root / "run", positive_critique)
   return root / "run"
@@ -104,3 +109,73 @@ def test_a_model_config_round_trips_through_the_llama_config():
   cfg = ModelConfig(vocab_size=300, d_model=64, n_layers=3, n_heads=8, n_kv_heads=2, head_dim=8, d_ff=128,
                     tie_embeddings=False, rope_theta=5e5, norm_eps=1e-5)
   assert llama.model_config(llama.llama_config(cfg, 128, eos_id=1, pad_id=0)) == cfg
+
+
+def _heldout_documents() -> list[str]:
+  """1,000 documents the tokenizer never saw: text, math and indented code, and whole Python modules."""
+  import argparse, ast, textwrap  # pylint: disable=g-import-not-at-top,multiple-imports
+  documents = [r["text"] for r in synthetic.synthetic_records(994, seed=7)]
+  documents += [inspect.getsource(module) for module in (argparse, ast, textwrap)]
+  documents += ["<critique>ok</critique>\tdef f():\r\n   return 'ünïcode ✓ 𝔘'\n\n\n   ",
+                "<quality_4><prompt>Add 2 and 2.<response>4", "    leading and trailing spaces    "]
+  return documents
+
+
+def _byte_level_bpe(directory) -> str:
+  from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers  # pylint: disable=g-import-not-at-top
+  tokenizer = Tokenizer(models.BPE())
+  tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+  tokenizer.decoder = decoders.ByteLevel()
+  tokenizer.train_from_iterator([r["text"] for r in synthetic.synthetic_records(200)], trainers.BpeTrainer(
+      vocab_size=400, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), special_tokens=["<|endoftext|>"],
+      show_progress=False))
+  directory.mkdir(parents=True, exist_ok=True)
+  tokenizer.save(str(directory / hf_vocab.FILE))
+  return str(directory)
+
+
+@pytest.mark.parametrize("kind", ["sentencepiece", "huggingface", "byte"])
+def test_the_exported_tokenizer_gives_ixt_jax_ids_with_the_special_tokens(kind, trained_run, tmp_path):
+  if kind == "sentencepiece":  # the run's own tokenizer, written by the export
+    from ixt_jax.evaluate.run_dir import load_run  # pylint: disable=g-import-not-at-top
+    export_run(str(trained_run), str(tmp_path / "hf"))
+    vocab = load_run(trained_run).vocab
+  else:
+    vocab = (hf_vocab.HuggingFaceVocabulary(_byte_level_bpe(tmp_path / "bpe")) if kind == "huggingface"
+             else vocab_lib.ByteVocabulary())
+    hf_tokenizer.save(vocab, str(tmp_path / "hf"))
+  tokenizer = transformers.AutoTokenizer.from_pretrained(tmp_path / "hf")
+  documents = _heldout_documents()
+  mismatched = [d for d in documents if tokenizer.encode(d, add_special_tokens=False) != vocab.encode(d)]
+  print(f"{kind}: {len(documents) - len(mismatched)} of {len(documents)} documents encode to ixt_jax's ids")
+  assert not mismatched, mismatched[:3]
+  assert len(documents) == 1000 and sum("\n    " in d for d in documents) > 100  # indented code
+  assert (tokenizer.eos_token_id, tokenizer.pad_token_id) == (vocab.eos_id, vocab.pad_id)
+  for token in vocab_lib.SPECIAL_TOKENS:
+    assert token in tokenizer.all_special_tokens and tokenizer.convert_tokens_to_ids(token) == vocab.special_ids[token]
+  ids = vocab.encode(documents[0])
+  assert tokenizer.decode(ids) == vocab.decode(ids) == documents[0]
+
+
+def test_a_run_from_a_llama_with_a_tokenizer_takes_that_tokenizer_with_the_special_tokens_added(tmp_path):
+  hf_dir = tmp_path / "llama"
+  _byte_level_bpe(hf_dir)
+  own_size = transformers.AutoTokenizer.from_pretrained(hf_dir).vocab_size  # 400: no ixt_jax tokens yet
+  hf_config = transformers.LlamaConfig(vocab_size=own_size, hidden_size=32, intermediate_size=64, num_hidden_layers=2,
+                                       num_attention_heads=4, num_key_value_heads=2, head_dim=8, rms_norm_eps=1e-6,
+                                       tie_word_embeddings=False)
+  torch.manual_seed(0)
+  transformers.LlamaForCausalLM(hf_config).save_pretrained(hf_dir)
+  c = tiny_config(make_corpus(tmp_path / "corpus"), steps=2)
+  c.data.vocab.kind = "sentencepiece"  # the default: the Llama's own tokenizer replaces it
+  c.optimizer.warmup_steps = 1
+  c.model.tie_embeddings = False
+  c.train.init_from = str(hf_dir)
+  summary = train_and_evaluate(c, tmp_path / "run", positive_critique)
+  vocab = hf_vocab.HuggingFaceVocabulary(hf_dir)
+  assert summary["tokenizer"] == vocab.sha256 and vocab.size == own_size + len(vocab_lib.SPECIAL_TOKENS)
+  assert json.loads((tmp_path / "run" / "config.json").read_text())["model"]["vocab_size"] == vocab.size
+  tensors = llama.load(hf_dir)[1]
+  grown = llama.resize_vocabulary(tensors, vocab.size)["model.embed_tokens.weight"]
+  np.testing.assert_array_equal(grown[:own_size], np.asarray(tensors["model.embed_tokens.weight"], np.float32))
+  np.testing.assert_allclose(grown[own_size:], np.broadcast_to(grown[:own_size].mean(0), grown[own_size:].shape))

@@ -93,7 +93,7 @@ def test_placement_none_has_no_critique_tokens(corpus_dir, vocab):
   for batch in take(make_config(corpus_dir, **{"feedback.placement": "none"}), vocab, 6):
     assert not np.isin(batch["tokens"], list(vocab.special_ids.values())).any()
     starts = batch["positions"] == 0
-    np.testing.assert_array_equal(batch["tokens"][starts & (batch["segment_ids"] > 0)], vocab_lib.EOS_ID)
+    np.testing.assert_array_equal(batch["tokens"][starts & (batch["segment_ids"] > 0)], vocab.eos_id)
     body = (batch["segment_ids"] > 0) & ~starts
     np.testing.assert_array_equal(batch["loss_weights"], body.astype(np.float32))
     np.testing.assert_array_equal(batch["document_tokens"], body.sum(axis=1))
@@ -102,7 +102,7 @@ def test_placement_none_has_no_critique_tokens(corpus_dir, vocab):
 def test_suffix_placement_trains_on_the_critique(corpus_dir, vocab):
   cfg = make_config(corpus_dir, **{"feedback.placement": "suffix", "feedback.repeat": "every"})
   for tokens, weights in itertools.chain.from_iterable(segments(b) for b in take(cfg, vocab, 4)):
-    assert tokens[0] == vocab_lib.EOS_ID and tokens[-1] == vocab.special_ids["</critique>"]
+    assert tokens[0] == vocab.eos_id and tokens[-1] == vocab.special_ids["</critique>"]
     start = int(np.argmax(tokens == vocab.special_ids["<critique>"]))
     assert start > 1 and weights[0] == 0 and (weights[1:] == 1).all()  # contract: 1 on a suffix
 
@@ -150,7 +150,7 @@ def test_long_documents_are_chunked_with_the_critique_repeated(vocab):
     body += element["tokens"][len(critique):].tolist()
     assert element["documents"] == (n == 0)
     assert element["document_tokens"] == len(element["tokens"]) - len(critique)
-  assert body == vocab.encode(text) + [vocab_lib.EOS_ID]
+  assert body == vocab.encode(text) + [vocab.eos_id]
   assert sum(e["document_bytes"] for e in elements) == len(text.encode())
   assert [e["critique_tokens"] for e in elements] == [len(critique)] * len(elements)
 
@@ -162,9 +162,9 @@ def test_repeat_first_shows_a_long_documents_critique_once(vocab):
   assert len(elements) > 3 and elements[0]["tokens"][:len(critique)].tolist() == critique
   body = elements[0]["tokens"][len(critique):].tolist()
   for element in elements[1:]:  # later chunks open like an uncritiqued document
-    assert element["tokens"][0] == vocab_lib.EOS_ID and element["loss_weights"][0] == 0
+    assert element["tokens"][0] == vocab.eos_id and element["loss_weights"][0] == 0
     body += element["tokens"][1:].tolist()
-  assert body == vocab.encode(text) + [vocab_lib.EOS_ID]
+  assert body == vocab.encode(text) + [vocab.eos_id]
   assert [e["critique_tokens"] for e in elements] == [len(critique)] + [0] * (len(elements) - 1)
 
 
@@ -173,8 +173,8 @@ def test_prompt_records_weight_only_the_response(vocab):
                               document_weight=1.0, critique_weight=0.0, prompt_weight=0.0)
   (element,) = examples.tokenize([item], vocab, SEQ_LEN)
   prompt = [vocab.special_ids["<prompt>"], *vocab.encode("Add 2 and 2."), vocab.special_ids["<response>"]]
-  answer = vocab.encode("4") + [vocab_lib.EOS_ID]
-  assert element["tokens"].tolist() == [vocab_lib.EOS_ID] + prompt + answer
+  answer = vocab.encode("4") + [vocab.eos_id]
+  assert element["tokens"].tolist() == [vocab.eos_id] + prompt + answer
   assert element["loss_weights"].tolist() == [0.0] * (1 + len(prompt)) + [1.0] * len(answer)
   assert element["document_tokens"] == len(prompt) + len(answer)
 

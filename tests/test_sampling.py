@@ -27,7 +27,7 @@ def _greedy_by_recomputation(forward, prompt, new_tokens):
     padded[0, :len(sequence)] = sequence
     token = int(jnp.argmax(forward(padded)[0, len(sequence) - 1]))
     sequence.append(token)
-    if token == vocab_lib.EOS_ID:
+    if token == vocab_lib.ByteVocabulary.eos_id:
       break
   return sequence[len(prompt):]
 
@@ -93,11 +93,11 @@ def test_conditioned_prompt_is_the_start_of_the_training_layout(tmp_path):
   assert trained[0]["tokens"][:len(ids)].tolist() == ids
   assert vocab.decode(ids) == f"<critique>{critique}</critique>Problem: 2 + 3?\nSolution:\n"
   # With no critique a body opens with <eos>, as every uncritiqued training document does.
-  assert prompt_ids(vocab, settings, "Problem:", "math", None) == [vocab_lib.EOS_ID] + vocab.encode("Problem:")
+  assert prompt_ids(vocab, settings, "Problem:", "math", None) == [vocab.eos_id] + vocab.encode("Problem:")
 
   chat = prompt_ids(vocab, settings, "", "text", None, prompt="Hello?")
   special = vocab.special_ids
-  assert chat == [vocab_lib.EOS_ID, special[vocab_lib.PROMPT], *vocab.encode("Hello?"), special[vocab_lib.RESPONSE]]
+  assert chat == [vocab.eos_id, special[vocab_lib.PROMPT], *vocab.encode("Hello?"), special[vocab_lib.RESPONSE]]
 
   c.data.feedback.kind = "quality_token"
   top = prompt_ids(vocab, formatting.FeedbackSettings.from_config(c.data), "x", "math", "any text")
@@ -118,5 +118,6 @@ def test_per_row_budgets_and_end_of_document():
                          [SamplingSettings(max_new_tokens=b, ignore_eos=True) for b in budgets])
   assert [len(o) for o in out] == budgets
   stopped = sampler.generate(nnx.to_pure_dict(params), [[5, 6]], SamplingSettings(max_new_tokens=70))[0]
-  ended = vocab_lib.EOS_ID in stopped
-  assert (stopped[-1] == vocab_lib.EOS_ID and stopped.count(vocab_lib.EOS_ID) == 1) if ended else len(stopped) == 70
+  eos = sampler.vocab.eos_id
+  ended = eos in stopped
+  assert (stopped[-1] == eos and stopped.count(eos) == 1) if ended else len(stopped) == 70

@@ -128,7 +128,7 @@ def test_the_served_critic_client_annotates_records_through_the_server(server):
 
 def test_live_text_never_sends_what_a_stop_string_or_a_partial_character_could_change():
   vocab = vocab_lib.ByteVocabulary()
-  ids = vocab.encode("héllo wörld, bye") + [vocab_lib.EOS_ID]
+  ids = vocab.encode("héllo wörld, bye") + [vocab.eos_id]
   pieces = list(openai_stream.live_text(vocab, iter(ids), stop=("wör",)))
   assert "".join(pieces) == "héllo " and len(pieces) > 1  # piece by piece, cut before the stop
   assert all("\ufffd" not in piece for piece in pieces)  # 'é' is two bytes: sent once both arrived

@@ -28,7 +28,8 @@ def test_round_trips_python_source_exactly(spm_vocab):
 
 
 def test_seqio_ids_and_single_token_delimiters(spm_vocab):
-  assert (vocab_lib.PAD_ID, vocab_lib.EOS_ID, vocab_lib.UNK_ID) == (0, 1, 2)
+  assert (spm_vocab.pad_id, spm_vocab.eos_id, spm_vocab._sp.unk_id()) == (0, 1, 2)  # pylint: disable=protected-access
+  assert not spm_vocab.augmented  # trained with every special token: the file is used as it is
   for token, token_id in spm_vocab.special_ids.items():
     assert spm_vocab.encode(token) == [token_id]
   assert len(set(spm_vocab.special_ids.values())) == len(vocab_lib.SPECIAL_TOKENS)

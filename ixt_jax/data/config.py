@@ -21,7 +21,7 @@ DONORS = ("domain", "any")
 FEEDBACK_KINDS = ("critique", "quality_token")
 # Controls that separate the critique's information from its extra tokens (docs/architecture.md).
 CONTROLS = ("", "shuffled", "neutral")
-VOCAB_KINDS = ("sentencepiece", "byte")
+VOCAB_KINDS = ("sentencepiece", "byte", "huggingface")
 # Named rules for a document's loss weight from its critic score ('' = constant weight).
 DOCUMENT_BY_SCORE_RULES = ("", "score", "approved")
 
@@ -41,9 +41,11 @@ def get_data_config() -> ml_collections.ConfigDict:
   cfg.max_bad_fraction = 0.01  # abort when more than this share of records is malformed
 
   cfg.vocab = ml_collections.ConfigDict()
-  cfg.vocab.kind = "sentencepiece"
+  cfg.vocab.kind = "sentencepiece"  # or huggingface (a tokenizer.json), or byte
   cfg.vocab.size = 2048
-  cfg.vocab.model_path = ""  # '' = train on a corpus sample once, cached by content hash
+  # sentencepiece: a .model file ('' = train on a corpus sample once, cached by content hash);
+  # huggingface: a tokenizer.json or a directory holding one. The special tokens are added if missing.
+  cfg.vocab.model_path = ""
   cfg.vocab.cache_dir = ""  # where trained models are kept; '' = ~/.cache/ixt_jax/vocab
   cfg.vocab.sample_records = 20000  # records the SentencePiece model is trained on
 
@@ -148,6 +150,8 @@ def validate_data_config(cfg: ml_collections.ConfigDict) -> None:
   _check_number(cfg, "max_bad_fraction", 0.0, 1.0)
   if cfg.vocab.kind not in VOCAB_KINDS:
     _fail("vocab.kind", cfg.vocab.kind, f"one of {VOCAB_KINDS}")
+  if cfg.vocab.kind == "huggingface" and not cfg.vocab.model_path:
+    _fail("vocab.model_path", cfg.vocab.model_path, "a tokenizer.json, or a directory holding one (vocab.kind=huggingface)")
   if cfg.vocab.kind == "sentencepiece" and not cfg.vocab.model_path:
     # Room for 3 control ids, the special symbols and the 256 byte-fallback pieces.
     _check_number(cfg, "vocab.size", 300, 1 << 20, integer=True)

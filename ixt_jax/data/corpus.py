@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from etils import epath
 import numpy as np
 
+from ixt_jax import rundir
 from ixt_jax.data import config
 from ixt_jax.data import corpus_index
 from ixt_jax.data import heldout
@@ -39,6 +40,7 @@ class Corpus:
     train_domains: int32 [N] each training record's domain, an index into `domains`.
     domains: the corpus's domain names, sorted.
     heldout: held-out records, one per distinct content, ordered by content hash.
+    heldout_refs: int64 [H, 3] their references, in the same order.
     bad_counts: refused records by reason (records.REASONS).
     records_seen: valid and refused records together.
     quarantine_path: the file listing the refused records, or None when there were none.
@@ -48,6 +50,7 @@ class Corpus:
   train_domains: np.ndarray
   domains: tuple[str, ...]
   heldout: tuple[records.Record, ...]
+  heldout_refs: np.ndarray
   bad_counts: dict[str, int]
   records_seen: int
   quarantine_path: str | None
@@ -199,25 +202,56 @@ def _scan(data_cfg, vocab, paths: Sequence[epath.Path]) -> Corpus:
   if data_cfg.train_min_score >= 0:  # the filtering control: the held-out split is the same either way
     train &= np.asarray(approved, bool)[valid]
   names, codes = np.unique(domain_array.astype(str), return_inverse=True)
+  heldout_records, heldout_refs = _read_heldout(paths, refs_array[held], hash_array[held])
   return Corpus(
       shard_paths=tuple(str(p) for p in paths),
       train_refs=refs_array[train],
       train_domains=codes.astype(np.int32).reshape(-1)[train],
       domains=tuple(str(n) for n in names),
-      heldout=_read_heldout(paths, refs_array[held], hash_array[held]),
+      heldout=heldout_records,
+      heldout_refs=heldout_refs,
       bad_counts=dict(quarantine.counts),
       records_seen=seen,
       quarantine_path=None if quarantine_path is None else str(quarantine_path))
 
 
-def _read_heldout(paths, refs: np.ndarray, hashes: np.ndarray) -> tuple[records.Record, ...]:
-  """One record per held-out content, ordered by content hash (then by scan order)."""
+def _read_heldout(paths, refs: np.ndarray, hashes: np.ndarray) -> tuple[tuple[records.Record, ...], np.ndarray]:
+  """One record per held-out content, ordered by content hash (then by scan order), and their refs."""
   reader = source.ShardReader(paths)
   _, first = np.unique(hashes, return_index=True)  # sorted by hash; first occurrence of each
   try:
-    return tuple(records.parse_record(reader.read(refs[i]), require_feedback=False) for i in first)
+    return tuple(records.parse_record(reader.read(refs[i]), require_feedback=False) for i in first), refs[first]
   finally:
     reader.close()
+
+
+def save_heldout(corpus: Corpus, url: str) -> None:
+  """Writes the raw held-out records (their `meta`, the tasks' ground truth, included) as one JSONL
+  file: what evaluating a run reads, so that it needs neither the training shards nor a scan."""
+  reader = source.ShardReader(corpus.shard_paths)
+  try:
+    lines = [reader.read(ref).rstrip(b"\n") + b"\n" for ref in corpus.heldout_refs]
+  finally:
+    reader.close()
+  rundir.write_bytes(url, b"".join(lines))
+
+
+def heldout_corpus(url: str) -> Corpus:
+  """The held-out records `save_heldout` wrote, as a corpus with nothing to train on."""
+  raw = list(shards.read_shard(url))
+  heldout_records = tuple(records.parse_record(r, require_feedback=False) for r in raw)
+  lengths = np.array([len(r) for r in raw], np.int64)
+  offsets = np.cumsum(lengths + 1) - lengths - 1  # one newline after each record
+  return Corpus(
+      shard_paths=(str(url),),
+      train_refs=np.zeros((0, source.REF_FIELDS), np.int64),
+      train_domains=np.zeros(0, np.int32),
+      domains=tuple(sorted({r.domain for r in heldout_records})),
+      heldout=heldout_records,
+      heldout_refs=np.stack([np.zeros_like(lengths), offsets, lengths], axis=1).reshape(-1, source.REF_FIELDS),
+      bad_counts={},
+      records_seen=len(heldout_records),
+      quarantine_path=None)
 
 
 def _quarantine_file(data_cfg, paths: Sequence[epath.Path]) -> epath.Path:

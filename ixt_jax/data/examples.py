@@ -23,8 +23,7 @@ from ixt_jax.data import vocab as vocab_lib
 # Keys of an element (one chunk): the sequences get packed, the counts summed per row.
 SEQUENCE_KEYS = ("tokens", "loss_weights")
 COUNT_KEYS = ("document_tokens", "documents", "document_bytes", "critique_tokens")
-_START = np.array([vocab_lib.EOS_ID], np.int32)  # opens a body that no critique precedes
-_START_WEIGHT = np.zeros(1, np.float32)
+_OPENING_WEIGHT = np.zeros(1, np.float32)
 _NONE = np.zeros(0, np.int32)
 _NONE_WEIGHTS = np.zeros(0, np.float32)
 # With fixed rooms, the space an element takes under its longest critique: packing by it puts the
@@ -36,13 +35,13 @@ def _texts(item: formatting.Formatted) -> list[str]:
   return [item.critique, item.prompt or "", item.text]
 
 
-def _body(item, prompt_ids, text_ids, special_ids) -> tuple[np.ndarray, np.ndarray]:
+def _body(item, prompt_ids, text_ids, vocab) -> tuple[np.ndarray, np.ndarray]:
   """Token ids and weights of the body (everything but the critique)."""
-  document = np.asarray(text_ids + [vocab_lib.EOS_ID], np.int32)
+  document = np.asarray(text_ids + [vocab.eos_id], np.int32)
   document_weights = np.full(len(document), item.document_weight, np.float32)
   if item.prompt is None:
     return document, document_weights
-  prompt = np.asarray([special_ids[vocab_lib.PROMPT], *prompt_ids, special_ids[vocab_lib.RESPONSE]],
+  prompt = np.asarray([vocab.special_ids[vocab_lib.PROMPT], *prompt_ids, vocab.special_ids[vocab_lib.RESPONSE]],
                       np.int32)
   return (np.concatenate([prompt, document]),
           np.concatenate([np.full(len(prompt), item.prompt_weight, np.float32), document_weights]))
@@ -80,16 +79,17 @@ def tokenize(items: Sequence[formatting.Formatted], vocab, seq_len: int,
     with `rooms`, also LAYOUT_KEY.
   """
   ids = vocab.encode_batch([t for item in items for t in _texts(item)])
+  opening = np.array([vocab.eos_id], np.int32)  # opens a body that no critique precedes
   elements = []
   for n, item in enumerate(items):
     critique_ids, prompt_ids, text_ids = ids[3 * n: 3 * n + 3]
     critique = np.asarray(critique_ids, np.int32)
     critique_weights = np.full(len(critique), item.critique_weight, np.float32)
-    body, body_weights = _body(item, prompt_ids, text_ids, vocab.special_ids)
+    body, body_weights = _body(item, prompt_ids, text_ids, vocab)
     if len(critique) and not item.critique_after:
       lead, lead_weights = critique, critique_weights
     else:
-      lead, lead_weights = _START, _START_WEIGHT
+      lead, lead_weights = opening, _OPENING_WEIGHT
     trail, trail_weights = (critique, critique_weights) if item.critique_after else (_NONE, _NONE_WEIGHTS)
     room = rooms[n] if rooms is not None else chunk_room(
         seq_len, overhead(len(critique), item.critique_after))
@@ -98,7 +98,7 @@ def tokenize(items: Sequence[formatting.Formatted], vocab, seq_len: int,
       first, last = start == 0, start + room >= len(body)
       # Shown once: a prefix with the first chunk, a suffix after the last (it follows the whole document).
       shown = item.critique_every_chunk or (last if item.critique_after else first)
-      chunk_lead, chunk_lead_weights = (lead, lead_weights) if shown or lead is _START else (_START, _START_WEIGHT)
+      chunk_lead, chunk_lead_weights = (lead, lead_weights) if shown or lead is opening else (opening, _OPENING_WEIGHT)
       chunk_trail, chunk_trail_weights = (trail, trail_weights) if shown else (_NONE, _NONE_WEIGHTS)
       tokens = np.concatenate([chunk_lead, body[chunk], chunk_trail])
       weights = np.concatenate([chunk_lead_weights, body_weights[chunk], chunk_trail_weights])

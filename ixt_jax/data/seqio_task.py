@@ -38,7 +38,7 @@ def _formatted_records(corpus, data_cfg, seed: int, num_epochs: int):
            "document_weight": item.document_weight}
 
 
-def _assemble(example, vocabulary: seqio.Vocabulary, special_ids: dict[str, int]):
+def _assemble(example, vocabulary: seqio.Vocabulary, special_ids: dict[str, int], eos_id: int):
   """Token ids and weights of the critique and of the body ([<prompt> p <response>] text <eos>)."""
   def ids(text):
     return tf.cast(vocabulary.encode_tf(text), tf.int32)
@@ -50,7 +50,7 @@ def _assemble(example, vocabulary: seqio.Vocabulary, special_ids: dict[str, int]
   prompt = tf.concat([[special_ids[vocab_lib.PROMPT]], ids(example["prompt"]),
                       [special_ids[vocab_lib.RESPONSE]]], axis=0)
   prompt = prompt[:tf.where(example["has_prompt"], tf.size(prompt), 0)]
-  document = tf.concat([ids(example["text"]), [vocab_lib.EOS_ID]], axis=0)
+  document = tf.concat([ids(example["text"]), [eos_id]], axis=0)
   return {"critique": critique, "critique_weights": weights(critique, example["critique_weight"]),
           "body": tf.concat([prompt, document], axis=0),
           "body_weights": tf.concat([weights(prompt, example["prompt_weight"]),
@@ -58,14 +58,14 @@ def _assemble(example, vocabulary: seqio.Vocabulary, special_ids: dict[str, int]
           "critique_after": example["critique_after"], "critique_every_chunk": example["critique_every_chunk"]}
 
 
-def _chunks(example, seq_len: int) -> tf.data.Dataset:
+def _chunks(example, seq_len: int, eos_id: int) -> tf.data.Dataset:
   """One element per row-sized chunk of the body, as examples.tokenize lays it out: the critique
   (or an <eos> where none precedes the body), the chunk, and a suffix critique; with repeat=first
   a prefix critique only before the first chunk, a suffix one only after the last."""
   critique, critique_weights = example["critique"], example["critique_weights"]
   after = example["critique_after"]
   leads_with_critique = tf.logical_and(tf.size(critique) > 0, tf.logical_not(after))
-  lead = tf.cond(leads_with_critique, lambda: critique, lambda: tf.constant([vocab_lib.EOS_ID]))
+  lead = tf.cond(leads_with_critique, lambda: critique, lambda: tf.constant([eos_id]))
   lead_weights = tf.cond(leads_with_critique, lambda: critique_weights, lambda: tf.zeros([1]))
   trail_size = tf.where(after, tf.size(critique), 0)
   trail, trail_weights = critique[:trail_size], critique_weights[:trail_size]
@@ -77,7 +77,7 @@ def _chunks(example, seq_len: int) -> tf.data.Dataset:
   body_weights = tf.RaggedTensor.from_row_splits(example["body_weights"], splits)
 
   chunks = tf.size(splits) - 1
-  start = tf.constant([vocab_lib.EOS_ID])
+  start = tf.constant([eos_id])
 
   def join(index, pieces):
     body, weights = pieces
@@ -110,11 +110,11 @@ def register_seqio_task(name: str, data_cfg, vocab, *, seed: int,
         lambda: _formatted_records(corpus, data_cfg, seed, num_epochs), output_signature=signature)
 
   def assemble(ds):
-    return ds.map(lambda ex: _assemble(ex, vocabulary, vocab.special_ids),
+    return ds.map(lambda ex: _assemble(ex, vocabulary, vocab.special_ids, vocab.eos_id),
                   num_parallel_calls=tf.data.AUTOTUNE)
 
   def chunk(ds):
-    return ds.flat_map(lambda ex: _chunks(ex, data_cfg.seq_len))
+    return ds.flat_map(lambda ex: _chunks(ex, data_cfg.seq_len, vocab.eos_id))
 
   seqio.TaskRegistry.remove(name)
   return seqio.TaskRegistry.add(

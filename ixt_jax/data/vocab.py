@@ -1,10 +1,16 @@
-"""Vocabularies: a whitespace-preserving SentencePiece model trained once per corpus, or raw bytes.
+"""Vocabularies: a whitespace-preserving SentencePiece model trained once per corpus, any other
+SentencePiece model, a Hugging Face `tokenizer.json` (ixt_jax.data.hf_vocab), or raw bytes.
 
-Both follow the seqio/T5 id conventions (pad=0, eos=1, unk=2) and reserve one id for each feedback
-delimiter, so a critique's boundaries are single tokens. The SentencePiece model is trained on a
-corpus sample with settings under which text (code included) round-trips exactly and matches
+Every vocabulary has one id for each feedback delimiter (SPECIAL_TOKENS), so a critique's boundaries
+are single tokens, and names its own end-of-document (`eos_id`) and padding (`pad_id`) ids. A model
+brought from elsewhere that lacks some of them gets them appended (new ids after its own; its
+existing ids are unchanged). The SentencePiece model trained here follows the seqio/T5 id conventions
+(pad=0, eos=1, unk=2) with settings under which text (code included) round-trips exactly and matches
 `seqio.SentencePieceVocabulary`/tensorflow-text id for id (see STACK.md); it is cached in a cache
 dir under the hash of its training input, so every run on a corpus shares one model file.
+
+A run keeps a copy of its vocabulary's files in its directory (`save`; rundir.TOKENIZER), which is
+what evaluation, serving and export read (`load_saved`).
 """
 from __future__ import annotations
 
@@ -13,18 +19,21 @@ import io
 import json
 import os
 import re
+import tempfile
 import uuid
 from collections.abc import Iterable, Sequence
+from typing import Protocol
 
 from etils import epath
 import numpy as np
 import sentencepiece as spm
 
+from ixt_jax import rundir
 from ixt_jax.data import config
 from ixt_jax.data import corpus
-from ixt_jax.errors import DataError
+from ixt_jax.errors import ConfigError, DataError
 
-PAD_ID, EOS_ID, UNK_ID = 0, 1, 2
+_TRAINED_PAD_ID, _TRAINED_EOS_ID, _TRAINED_UNK_ID = 0, 1, 2  # the seqio/T5 ids of the models trained here
 CRITIQUE_OPEN, CRITIQUE_CLOSE = "<critique>", "</critique>"
 PROMPT, RESPONSE = "<prompt>", "<response>"
 QUALITY_LEVELS = 5
@@ -46,7 +55,7 @@ _TRAINER_OPTIONS = dict(
     split_digits=True,
     character_coverage=0.9995,  # rarer characters are spelled in bytes
     user_defined_symbols=list(SPECIAL_TOKENS + _WHITESPACE_SYMBOLS),
-    pad_id=PAD_ID, eos_id=EOS_ID, unk_id=UNK_ID, bos_id=-1,
+    pad_id=_TRAINED_PAD_ID, eos_id=_TRAINED_EOS_ID, unk_id=_TRAINED_UNK_ID, bos_id=-1,
     hard_vocab_limit=False,  # a small sample may not support the requested size
     input_sentence_size=0, shuffle_input_sentence=False,
     num_threads=1,  # training is deterministic for a given input
@@ -54,26 +63,66 @@ _TRAINER_OPTIONS = dict(
 )
 
 
+class Vocabulary(Protocol):
+  """What the data pipeline, training, sampling and export use of a vocabulary."""
+  path: str  # the file it was read from ('' for bytes)
+  sha256: str  # of everything that decides its ids: recorded in config.json and summary.json
+  special_ids: dict[str, int]  # SPECIAL_TOKENS -> their single ids
+  eos_id: int  # ends a document (and opens one no critique precedes)
+  pad_id: int  # fills unused slots (always masked)
+  size: int
+
+  def encode(self, text: str) -> list[int]: ...
+  def encode_batch(self, texts: Sequence[str]) -> list[list[int]]: ...
+  def decode(self, ids: Iterable[int]) -> str: ...
+  def save(self, directory: str) -> None: ...
+
+
+def with_special_tokens(model: bytes) -> bytes:
+  """The SentencePiece model `model` with what ixt_jax needs appended when missing: SPECIAL_TOKENS as
+  user-defined pieces (always matched whole, like those of the models trained here) and an
+  end-of-document control piece. Existing ids do not move; the same bytes when nothing is missing."""
+  from sentencepiece import sentencepiece_model_pb2  # pylint: disable=g-import-not-at-top
+  proto = sentencepiece_model_pb2.ModelProto.FromString(model)
+  piece_type = sentencepiece_model_pb2.ModelProto.SentencePiece
+  present = {p.piece for p in proto.pieces}
+  added = [(t, piece_type.USER_DEFINED) for t in SPECIAL_TOKENS if t not in present]
+  if proto.trainer_spec.eos_id < 0:
+    proto.trainer_spec.eos_id = len(proto.pieces) + len(added)
+    added.append((proto.trainer_spec.eos_piece, piece_type.CONTROL))
+  if not added:
+    return model
+  for piece, kind in added:
+    proto.pieces.add(piece=piece, score=0.0, type=kind)
+  return proto.SerializeToString()
+
+
 class SentencePieceVocabulary:
-  """A SentencePiece model file, used through the `sentencepiece` library itself."""
+  """A SentencePiece model, used through the `sentencepiece` library itself; one made elsewhere gets
+  the missing special tokens appended (`with_special_tokens`), and pads with its end-of-document id
+  when it has no padding piece."""
+
+  FILE = "tokenizer.model"  # its name in a run's tokenizer folder (the name Hugging Face uses too)
 
   def __init__(self, path: epath.PathLike):
     self.path = os.fspath(path)
-    self._proto = epath.Path(path).read_bytes()
+    original = epath.Path(path).read_bytes()
+    try:
+      self._proto = with_special_tokens(original)
+    except Exception as e:  # protobuf's DecodeError, or a message that is no model
+      raise ConfigError(f"{self.path}: not a SentencePiece model ({type(e).__name__}: {e})") from None
+    self.augmented = self._proto != original
     self.sha256 = hashlib.sha256(self._proto).hexdigest()
     self._load()
 
   def _load(self):
     self._sp = spm.SentencePieceProcessor(model_proto=self._proto)
     self.special_ids = {t: self._sp.piece_to_id(t) for t in SPECIAL_TOKENS}
-    if self._sp.pad_id() != PAD_ID or self._sp.eos_id() != EOS_ID or self._sp.unk_id() != UNK_ID:
-      raise ValueError(f"{self.path}: expected pad=0, eos=1, unk=2 (seqio convention)")
-    missing = [t for t, i in self.special_ids.items() if i == UNK_ID]
-    if missing:
-      raise ValueError(f"{self.path}: the model lacks the special tokens {missing}")
+    self.eos_id = self._sp.eos_id()
+    self.pad_id = self._sp.pad_id() if self._sp.pad_id() >= 0 else self.eos_id
 
   def __getstate__(self):  # workers receive the model bytes, not a file handle
-    return {"path": self.path, "_proto": self._proto, "sha256": self.sha256}
+    return {"path": self.path, "_proto": self._proto, "sha256": self.sha256, "augmented": self.augmented}
 
   def __setstate__(self, state):
     self.__dict__.update(state)
@@ -82,6 +131,11 @@ class SentencePieceVocabulary:
   @property
   def size(self) -> int:
     return self._sp.get_piece_size()
+
+  @property
+  def model_proto(self) -> bytes:
+    """The model as used (special tokens included)."""
+    return self._proto
 
   def encode(self, text: str) -> list[int]:
     return self._sp.encode(text)
@@ -92,10 +146,17 @@ class SentencePieceVocabulary:
   def decode(self, ids: Iterable[int]) -> str:
     return self._sp.decode([int(i) for i in ids])
 
+  def save(self, directory: str) -> None:
+    rundir.write_bytes(rundir.path(directory, self.FILE), self._proto)
+
   def to_seqio(self):
-    """`seqio.SentencePieceVocabulary` over the same file (imports TensorFlow)."""
+    """`seqio.SentencePieceVocabulary` over the same model (imports TensorFlow)."""
     import seqio  # pylint: disable=g-import-not-at-top
-    return seqio.SentencePieceVocabulary(self.path)
+    path = self.path
+    if self.augmented:  # seqio reads a file: the model as used, special tokens included
+      path = os.path.join(tempfile.mkdtemp(prefix="ixt_vocab-"), self.FILE)
+      epath.Path(path).write_bytes(self._proto)
+    return seqio.SentencePieceVocabulary(path)
 
 
 class ByteVocabulary:
@@ -104,29 +165,30 @@ class ByteVocabulary:
   Needs no training; for smoke tests and tokenizer-free baselines.
   """
 
-  _OFFSET = 3
+  first_byte_id = 3  # seqio.ByteVocabulary: ids below are pad, eos, unk
   path = ""
+  pad_id, eos_id = _TRAINED_PAD_ID, _TRAINED_EOS_ID
 
   def __init__(self):
-    first = self._OFFSET + 256
+    first = self.first_byte_id + 256
     self.special_ids = {t: first + i for i, t in enumerate(SPECIAL_TOKENS)}
     self._special_pattern = re.compile("(" + "|".join(re.escape(t) for t in SPECIAL_TOKENS) + ")")
     self._special_bytes = {i: t.encode() for t, i in self.special_ids.items()}
-    self.sha256 = hashlib.sha256(json.dumps(["byte", self._OFFSET, SPECIAL_TOKENS]).encode()).hexdigest()
+    self.sha256 = hashlib.sha256(json.dumps(["byte", self.first_byte_id, SPECIAL_TOKENS]).encode()).hexdigest()
 
   @property
   def size(self) -> int:
-    return self._OFFSET + 256 + len(SPECIAL_TOKENS)
+    return self.first_byte_id + 256 + len(SPECIAL_TOKENS)
 
   def encode(self, text: str) -> list[int]:
     if "<" not in text:  # the common case: no special token can occur
-      return (np.frombuffer(text.encode("utf-8"), np.uint8).astype(np.int32) + self._OFFSET).tolist()
+      return (np.frombuffer(text.encode("utf-8"), np.uint8).astype(np.int32) + self.first_byte_id).tolist()
     ids = []
     for part in self._special_pattern.split(text):
       if part in self.special_ids:
         ids.append(self.special_ids[part])
       elif part:
-        ids.extend(b + self._OFFSET for b in part.encode("utf-8"))
+        ids.extend(b + self.first_byte_id for b in part.encode("utf-8"))
     return ids
 
   def encode_batch(self, texts: Sequence[str]) -> list[list[int]]:
@@ -136,8 +198,8 @@ class ByteVocabulary:
     out = bytearray()
     for i in ids:
       i = int(i)
-      if self._OFFSET <= i < self._OFFSET + 256:
-        out.append(i - self._OFFSET)
+      if self.first_byte_id <= i < self.first_byte_id + 256:
+        out.append(i - self.first_byte_id)
       elif i in self._special_bytes:
         out += self._special_bytes[i]
     return out.decode("utf-8", errors="ignore")
@@ -147,8 +209,31 @@ class ByteVocabulary:
     import seqio  # pylint: disable=g-import-not-at-top
     return seqio.ByteVocabulary()
 
+  def save(self, directory: str) -> None:
+    del directory  # nothing to keep: the ids follow from the code
 
-Vocabulary = SentencePieceVocabulary | ByteVocabulary
+
+def _vocabulary_class(kind: str):
+  if kind == "huggingface":
+    from ixt_jax.data import hf_vocab  # pylint: disable=g-import-not-at-top  # imports vocab (SPECIAL_TOKENS)
+    return hf_vocab.HuggingFaceVocabulary
+  return {"sentencepiece": SentencePieceVocabulary, "byte": ByteVocabulary}[kind]
+
+
+def saved_file(kind: str, directory: str) -> str:
+  """The file a run keeps its vocabulary of `kind` in, in `directory` (its rundir.TOKENIZER folder):
+  a `data.vocab.model_path` that loads it again ('' for bytes, which keep no file)."""
+  cls = _vocabulary_class(kind)
+  return "" if cls is ByteVocabulary else rundir.path(directory, cls.FILE)
+
+
+def load_saved(kind: str, directory: str) -> Vocabulary | None:
+  """The vocabulary a run kept in `directory` (its rundir.TOKENIZER folder); None when it kept none
+  (a run written before runs kept their tokenizer)."""
+  path = saved_file(kind, directory)
+  if not path:
+    return ByteVocabulary()
+  return _vocabulary_class(kind)(path) if rundir.exists(path) else None
 
 
 def _training_sentences(texts: Iterable[str]) -> list[str]:
@@ -203,7 +288,12 @@ def load_vocabulary(data_cfg, sample_texts: Iterable[str] | None = None) -> Voca
   if vcfg.kind == "byte":
     return ByteVocabulary()
   if vcfg.model_path:
-    return SentencePieceVocabulary(vcfg.model_path)
+    if not epath.Path(vcfg.model_path).exists():
+      raise ConfigError(f"config.data.vocab.model_path={vcfg.model_path!r}: no such file or directory")
+    try:
+      return _vocabulary_class(vcfg.kind)(vcfg.model_path)
+    except ConfigError as e:
+      raise ConfigError(f"config.data.vocab.model_path: {e}") from None
   if sample_texts is None:
     sample_texts = corpus.sample_texts(data_cfg.train_dirs, vcfg.sample_records)
   cache_dir = config.directory_or_default(vcfg.cache_dir, "vocab")

@@ -3,6 +3,7 @@
 Entry points for other stages (import the module you need; this package imports nothing itself,
 so the training loop can import `tasks` without pulling in the run-level evaluation):
   run_dir.load_run(run_dir)                       config, vocabulary, params sharded on a mesh
+  run_dir.load_corpus(run)                        the held-out records the run kept (no corpus needed)
   sampling.Sampler(graphdef, vocab, mesh)         batched greedy / temperature / top-p decoding
   prompts.prompt_ids(vocab, settings, text, ...)  a critique-conditioned prompt, laid out as in training
   tasks.make_task_evaluator(c, vocab, ...)        (params) -> {"math_em", "code_pass1", ...}

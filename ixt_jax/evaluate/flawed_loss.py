@@ -19,7 +19,6 @@ from flax import nnx
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from ixt_jax.data import conditions, examples, formatting, records
-from ixt_jax.data import vocab as vocab_lib
 from ixt_jax.parallel.sharding import use_mesh
 from ixt_jax.train.loss import next_token_targets
 
@@ -50,7 +49,7 @@ def flawed_line_rows(raw_records: Sequence[dict[str, Any]], vocab, settings: for
     lead = len(element["tokens"]) - element["document_tokens"]
     body = element["tokens"][lead:].tolist()
     start, end = line_span(raw["text"], line)
-    ends = token_ends(vocab, [t for t in body if t != vocab_lib.EOS_ID])
+    ends = token_ends(vocab, [t for t in body if t != vocab.eos_id])
     if not ends or ends[-1] < end:  # the flawed line runs past the first row
       continue
     weights = np.zeros(len(element["tokens"]), np.float32)

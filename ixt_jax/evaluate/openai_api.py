@@ -30,7 +30,6 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any
 
 from ixt_jax.data import formatting
-from ixt_jax.data.vocab import EOS_ID
 from ixt_jax.errors import ConfigError
 from ixt_jax.evaluate import openai_stream
 from ixt_jax.evaluate.prompts import prompt_ids
@@ -177,7 +176,7 @@ def conversation(messages: Any) -> str:
 
 def _shown_tokens(vocab, completion: Completion) -> list[int]:
   """The generated ids the reply's text shows: no end-of-document token, none past a stop string."""
-  ids = completion.tokens[:-1] if completion.tokens[-1:] == [EOS_ID] else completion.tokens
+  ids = completion.tokens[:-1] if completion.tokens[-1:] == [vocab.eos_id] else completion.tokens
   for k in range(len(ids) + 1):
     if len(vocab.decode(ids[:k])) >= len(completion.text):
       return ids[:k]

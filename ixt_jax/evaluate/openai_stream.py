@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ixt_jax.data.vocab import EOS_ID
 from ixt_jax.evaluate.sampling import cut_at_stop
 
 
@@ -21,7 +20,7 @@ def live_text(vocab, tokens: Iterator[int], stop: Sequence[str]) -> Iterator[str
   """
   ids, sent, hold = [], 0, max((len(s) for s in stop if s), default=1) - 1
   for token in tokens:
-    if token == EOS_ID:
+    if token == vocab.eos_id:
       continue
     ids.append(token)
     text, stopped = cut_at_stop(vocab.decode(ids).rstrip("\ufffd"), stop)

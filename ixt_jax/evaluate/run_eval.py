@@ -17,7 +17,7 @@ from jax.sharding import NamedSharding
 
 from ixt_jax import feedback, rundir
 from ixt_jax.data import corpus as corpus_lib
-from ixt_jax.evaluate.run_dir import LoadedRun, load_run
+from ixt_jax.evaluate.run_dir import LoadedRun, load_corpus, load_run
 from ixt_jax.evaluate.sampling import Sampler
 from ixt_jax.evaluate.speed import decode_speed
 from ixt_jax.evaluate.tasks import TaskSettings, make_task_evaluator
@@ -54,7 +54,7 @@ def evaluate_run(run_dir: epath.PathLike, settings: TaskSettings = TaskSettings(
   run = load_run(run_dir)
   c = run.config
   positive_critique = run_positive_critique(c)
-  corpus = corpus_lib.scan_corpus(c.data, run.vocab)
+  corpus = load_corpus(run)
   losses = heldout_losses(run, positive_critique, corpus)
   report = make_task_evaluator(c, run.vocab, run.graphdef, run.mesh, positive_critique, corpus=corpus,
                                settings=settings).run(run.params)

@@ -28,7 +28,6 @@ from flax import nnx
 from jax.experimental import io_callback
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from ixt_jax.data.vocab import EOS_ID, PAD_ID
 from ixt_jax.models.transformer import init_cache
 from ixt_jax.parallel.mesh import data_parallel_size
 from ixt_jax.parallel.rules import logical_to_mesh
@@ -90,8 +89,8 @@ def choose_tokens(logits: jax.Array, temperature: jax.Array, top_p: jax.Array, k
 
 
 def _generate(graphdef, params, prompt, start, budget, stops_at_eos, temperature, top_p, key, row_seeds, call_id, *,
-              new_tokens: int, use_cache: bool, stream: bool):
-  """[B, new_tokens] generated ids (PAD after a row's end); see the module docstring."""
+              new_tokens: int, use_cache: bool, stream: bool, eos_id: int, pad_id: int):
+  """[B, new_tokens] generated ids (pad_id after a row's end); see the module docstring."""
   model = lambda: nnx.merge(graphdef, params)  # merged where used: NNX refuses modules across traces
   batch, prompt_len = prompt.shape
   slots = prompt_len + new_tokens
@@ -116,10 +115,10 @@ def _generate(graphdef, params, prompt, start, budget, stops_at_eos, temperature
 
   def pick(logits, step, done):
     step_keys = jax.vmap(lambda k: jax.random.fold_in(k, step))(row_keys)
-    token = jnp.where(done, PAD_ID, choose_tokens(logits, temperature, top_p, step_keys))
+    token = jnp.where(done, pad_id, choose_tokens(logits, temperature, top_p, step_keys))
     if stream:
       io_callback(_to_stream, None, call_id, token)  # steps run in turn: each depends on the last token
-    return token, done | ((token == EOS_ID) & stops_at_eos) | (step + 1 >= budget)
+    return token, done | ((token == eos_id) & stops_at_eos) | (step + 1 >= budget)
 
   logits, state = advance(state, prompt, 0)
   token, done = pick(logits, 0, jnp.zeros(batch, bool))
@@ -160,7 +159,7 @@ class Sampler:
     self.max_batch = _round_up(max_batch, self._rows)
     self._row_sharding = NamedSharding(mesh, logical_to_mesh(("batch",)))
     self._batch_sharding = NamedSharding(mesh, logical_to_mesh(("batch", "length")))
-    self._jitted = jax.jit(_generate, static_argnames=("graphdef", "new_tokens", "use_cache", "stream"),
+    self._jitted = jax.jit(_generate, static_argnames=("graphdef", "new_tokens", "use_cache", "stream", "eos_id", "pad_id"),
                            out_shardings=NamedSharding(mesh, PartitionSpec()))
 
   def _batch_size(self, n: int) -> int:
@@ -192,7 +191,7 @@ class Sampler:
       rows = order[first:first + self.max_batch]
       generated = self._generate_batch(params, [prompts[i] for i in rows], [settings[i] for i in rows],
                                        jax.random.key(seed), [row_seeds[i] for i in rows],
-                                       on_token and functools.partial(_deliver, on_token, rows, settings))
+                                       on_token and functools.partial(_deliver, on_token, rows, settings, self.vocab.eos_id))
       for i, ids in zip(rows, generated):
         results[i] = ids
     return results
@@ -201,7 +200,7 @@ class Sampler:
     batch = self._batch_size(len(prompts))
     prompt_len = _round_up(max(len(p) for p in prompts), _LENGTH_BUCKET)
     new_tokens = _round_up(max(s.max_new_tokens for s in settings), _LENGTH_BUCKET)
-    tokens = np.full((batch, prompt_len), PAD_ID, np.int32)
+    tokens = np.full((batch, prompt_len), self.vocab.pad_id, np.int32)
     start = np.full(batch, prompt_len - 1, np.int32)  # filler rows: one padding token, budget 0
     budget = np.zeros(batch, np.int32)
     stops_at_eos = np.ones(batch, bool)
@@ -224,12 +223,12 @@ class Sampler:
         out = self._jitted(self.graphdef, params, jax.device_put(tokens, self._batch_sharding), put(start),
                            put(budget), put(stops_at_eos), put(temperature), put(top_p), key,
                            put(seeds), np.int32(call_id % (1 << 31)), new_tokens=new_tokens, use_cache=self.use_cache,
-                           stream=on_step is not None)
+                           stream=on_step is not None, eos_id=self.vocab.eos_id, pad_id=self.vocab.pad_id)
         out = np.asarray(jax.device_get(out))
     finally:
       with _STREAMS_LOCK:
         _STREAMS.pop(call_id, None)
-    return [out[row, :budget[row]].tolist() if s.ignore_eos else _until_end(out[row, :budget[row]])
+    return [out[row, :budget[row]].tolist() if s.ignore_eos else _until_end(out[row, :budget[row]], self.vocab.eos_id)
             for row, s in enumerate(settings)]
 
   def complete(self, params, prompts: Sequence[Sequence[int]],
@@ -241,23 +240,23 @@ class Sampler:
       settings = [settings] * len(prompts)
     completions = []
     for prompt, s, ids in zip(prompts, settings, self.generate(params, prompts, settings, seed, on_token, row_seeds)):
-      ended = bool(ids) and ids[-1] == EOS_ID
+      ended = bool(ids) and ids[-1] == self.vocab.eos_id
       text, stopped = cut_at_stop(self.vocab.decode(ids[:-1] if ended else ids), s.stop)
       completions.append(Completion(text, ids, len(prompt), "stop" if ended or stopped else "length"))
     return completions
 
 
-def _deliver(on_token, rows: list[int], settings, counts: list[int], tokens: np.ndarray) -> None:
+def _deliver(on_token, rows: list[int], settings, eos_id: int, counts: list[int], tokens: np.ndarray) -> None:
   """Hands one step's tokens to on_token(prompt index, token), each row until its end or budget."""
   for row, index in enumerate(rows):
     s = settings[index]
     if counts[row] < s.max_new_tokens:
-      counts[row] = s.max_new_tokens if tokens[row] == EOS_ID and not s.ignore_eos else counts[row] + 1
+      counts[row] = s.max_new_tokens if tokens[row] == eos_id and not s.ignore_eos else counts[row] + 1
       on_token(index, int(tokens[row]))
 
 
-def _until_end(row: np.ndarray) -> list[int]:
-  ends = np.flatnonzero(row == EOS_ID)
+def _until_end(row: np.ndarray, eos_id: int) -> list[int]:
+  ends = np.flatnonzero(row == eos_id)
   return row[:ends[0] + 1].tolist() if len(ends) else row.tolist()
 
 

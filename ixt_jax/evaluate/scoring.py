@@ -16,7 +16,6 @@ import numpy as np
 from flax import nnx
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from ixt_jax.data.vocab import PAD_ID
 from ixt_jax.parallel.mesh import data_parallel_size
 from ixt_jax.parallel.rules import logical_to_mesh
 from ixt_jax.parallel.sharding import use_mesh
@@ -59,7 +58,7 @@ class TokenScorer:
       raise ValueError(f"top_k={top_k}: must be in 1..{MAX_TOP_K}")
     batch = -(-len(sequences) // self._rows) * self._rows
     length = -(-max(len(s) for s in sequences) // _LENGTH_BUCKET) * _LENGTH_BUCKET
-    tokens = np.full((batch, length), PAD_ID, np.int32)
+    tokens = np.zeros((batch, length), np.int32)  # padding: segment id 0 masks it, any id does
     segment_ids = np.zeros((batch, length), np.int32)
     for row, ids in enumerate(sequences):
       tokens[row, :len(ids)], segment_ids[row, :len(ids)] = ids, 1

@@ -19,12 +19,11 @@ import tqdm
 from etils import epath
 
 from ixt_jax.data import conditions, formatting, records, shards
-from ixt_jax.data import corpus as corpus_lib
 from ixt_jax.evaluate import code_task, flawed_loss, math_task
 from ixt_jax.evaluate.tasks import heldout_records
 from ixt_jax.errors import DataError
 from ixt_jax.evaluate.prompts import condition_prompt_ids
-from ixt_jax.evaluate.run_dir import LoadedRun
+from ixt_jax.evaluate.run_dir import LoadedRun, load_corpus
 from ixt_jax.evaluate.run_eval import run_positive_critique
 from ixt_jax.evaluate.sampling import Sampler, SamplingSettings
 from ixt_jax.evaluate.steer_judge import judge
@@ -158,7 +157,7 @@ def flawed_line_losses(run: LoadedRun, feedback: formatting.FeedbackSettings,
   for an arm that never saw a critique)."""
   c = run.config
   condition = "true" if "true" in conditions.trained_conditions(c) else "none"
-  corpus = corpus_lib.scan_corpus(c.data, run.vocab)
+  corpus = load_corpus(run)
   raw = heldout_records(corpus, sorted({r.domain for r in corpus.heldout}))
   batch, ids = flawed_loss.flawed_line_rows(raw, run.vocab, feedback, c.data.seq_len, condition, sources)
   nats, tokens = flawed_loss.row_losses(run.graphdef, run.params, batch, run.mesh)

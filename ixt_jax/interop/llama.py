@@ -120,6 +120,16 @@ def from_llama(cfg: ModelConfig, tensors: dict[str, np.ndarray]) -> dict:
           "final_norm": {"scale": get("model.norm.weight")}}
 
 
+def resize_vocabulary(tensors: dict[str, np.ndarray], vocab_size: int) -> dict[str, np.ndarray]:
+  """Llama tensors with `vocab_size` rows of embedding and output: rows past the old size (new tokens)
+  start at the mean of the old rows, the usual start for added tokens; rows past `vocab_size` go."""
+  def fit(table):
+    extra = max(vocab_size - len(table), 0)
+    return np.concatenate([table[:vocab_size], np.repeat(table.mean(0, keepdims=True), extra, axis=0)])
+  names = ("model.embed_tokens.weight", "lm_head.weight")
+  return {name: fit(np.asarray(value, np.float32)) if name in names else value for name, value in tensors.items()}
+
+
 def save(out_dir: epath.PathLike, config: dict[str, Any], tensors: dict[str, np.ndarray]) -> None:
   from safetensors.numpy import save_file  # pylint: disable=g-import-not-at-top  # the `hf` extra
   out_dir = epath.Path(out_dir)

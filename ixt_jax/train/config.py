@@ -13,6 +13,7 @@ from etils import epath
 from ml_collections import config_dict
 
 from ixt_jax import rundir
+from ixt_jax.data import hf_vocab
 from ixt_jax.data.config import get_data_config, resolve_data_config, validate_data_config
 from ixt_jax.errors import ConfigError
 from ixt_jax.models.config import ModelConfig
@@ -64,7 +65,9 @@ def get_run_config() -> ml_collections.ConfigDict:
   c.train.checkpoint_every = 100
   c.train.checkpoint_minutes = 30.0  # also save on this wall-clock interval (0 = off)
   c.train.keep_checkpoints = 2  # the last N, plus the best by held-out loss
-  c.train.init_from = ""  # a finished run dir: start this stage from its parameters, fresh optimizer
+  # A finished run dir: start this stage from its parameters, fresh optimizer; or a Hugging Face Llama
+  # directory, whose tokenizer.json (if any) becomes the run's tokenizer unless data.vocab.model_path names one
+  c.train.init_from = ""
   c.train.conditioning_cooldown = 0.0  # last fraction of steps trained with every critique dropped
   c.train.eval_every = 100  # held-out loss per domain every this many steps (and at the end)
   c.train.eval_batch_size = 16
@@ -115,6 +118,10 @@ def resolve_run_config(c: ml_collections.ConfigDict, workdir: epath.PathLike) ->
   """A locked copy of `c` with the run directory's defaults filled in, and what the data config
   implies (data.resolve_data_config); the caller's `c` is untouched."""
   c = c.copy_and_resolve_references()
+  if (c.train.init_from and not c.data.vocab.model_path and c.data.vocab.kind != "byte"
+      and (epath.Path(c.train.init_from) / hf_vocab.FILE).exists()):
+    # A pre-trained Hugging Face model brings its tokenizer: its ids are what the imported embeddings mean.
+    c.data.vocab.kind, c.data.vocab.model_path = "huggingface", c.train.init_from
   if not c.data.quarantine_dir:
     c.data.quarantine_dir = rundir.path(workdir, rundir.QUARANTINE)
   resolve_data_config(c.data)

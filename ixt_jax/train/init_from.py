@@ -2,12 +2,15 @@
 directory's latest checkpoint, or a Hugging Face Llama checkpoint (config.json + safetensors)."""
 from __future__ import annotations
 
+import dataclasses
+
 import jax
 from etils import epath
 from flax import nnx
 from jax.sharding import Mesh
 
 from ixt_jax import rundir
+from ixt_jax.data import hf_vocab
 from ixt_jax.errors import ConfigError
 from ixt_jax.interop import llama
 from ixt_jax.models import ModelConfig, Transformer
@@ -38,10 +41,20 @@ def load_params(source: epath.PathLike, model_cfg: ModelConfig, mesh: Mesh):
   return restore_params(source / rundir.CHECKPOINTS, abstract, mesh)[0]
 
 
+def _own_tokenizer_size(hf_dir: epath.Path) -> int | None:
+  """The size of the Llama's own tokenizer as a run uses it (special tokens added); None without one."""
+  return hf_vocab.HuggingFaceVocabulary(hf_dir).size if (hf_dir / hf_vocab.FILE).exists() else None
+
+
 def _load_llama(hf_dir: epath.Path, model_cfg: ModelConfig, mesh: Mesh):
   """A Llama checkpoint's parameters, each device reading only its own shard of every array."""
   hf_config, tensors = llama.load(hf_dir)
   imported = llama.model_config(hf_config, **{k: getattr(model_cfg, k) for k in _NUMERICS})
+  if imported.vocab_size != model_cfg.vocab_size and model_cfg.vocab_size == _own_tokenizer_size(hf_dir):
+    # The run reads this Llama's own tokenizer, which gained ixt_jax's special tokens (or the Llama's
+    # table is padded past it): fit the table to the tokenizer.
+    tensors = llama.resize_vocabulary(tensors, model_cfg.vocab_size)
+    imported = dataclasses.replace(imported, vocab_size=model_cfg.vocab_size)
   if _shape(imported) != _shape(model_cfg):
     overrides = " ".join(f"--config.model.{k}={getattr(imported, k)}" for k in (
         "d_model", "n_layers", "n_heads", "n_kv_heads", "head_dim", "d_ff", "tie_embeddings"))

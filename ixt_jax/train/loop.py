@@ -103,6 +103,10 @@ def set_up(c: ml_collections.ConfigDict, workdir: epath.Path, say: Callable[[str
       f"{c.train.steps:,} steps x {c.train.batch_size} x {c.data.seq_len} = {tokens:,} tokens, "
       f"{tokens * flops_per_token:.3g} training FLOPs")
   if jax.process_index() == 0:
+    # The run's own copies of what evaluation, serving and export read: no corpus or cache needed later.
+    vocab.save(rundir.path(workdir, rundir.TOKENIZER))
+    if not rundir.exists(rundir.path(workdir, rundir.HELDOUT)):  # written once: a resume keeps it
+      corpus_lib.save_heldout(corpus, rundir.path(workdir, rundir.HELDOUT))
     rundir.write_config(workdir, rundir.ResolvedConfig(
         config=c.to_dict(), model=model_cfg.__dict__, n_params=counts, flops_per_token=flops_per_token,
         tokenizer=vocab.sha256, vocab_path=vocab.path, mesh=dict(mesh.shape), process_count=jax.process_count()))
