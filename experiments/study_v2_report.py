@@ -63,7 +63,8 @@ def read_runs(results: epath.PathLike) -> dict[str, list[dict[str, Any]]]:
 
 
 def _stage(runs: list[dict[str, Any]], domains: list[str], bootstrap: int) -> dict[str, Any]:
-  table = endpoints.Runs([{"method": r["arm"], "seed": r["seed"], "steer": r["steer"]} for r in runs])
+  steered = [{"method": r["arm"], "seed": r["seed"], "steer": r["steer"]} for r in runs]
+  table = endpoints.Runs(steered)
   by_arm: dict[str, list[dict[str, Any]]] = {}
   for r in runs:
     by_arm.setdefault(r["arm"], []).append(r["summary"])
@@ -75,8 +76,7 @@ def _stage(runs: list[dict[str, Any]], domains: list[str], bootstrap: int) -> di
       "flaw_rates": endpoints.rate_intervals(table, domains, bootstrap),
       "well_formed": {arm: _well_formed([r["steer"] for r in runs if r["arm"] == arm], domains) for arm in by_arm},
       "endpoints": endpoints.endpoints(table, domains, bootstrap),
-      "flawed_line_loss": endpoints.flawed_line_endpoints(
-          [{"method": r["arm"], "seed": r["seed"], "steer": r["steer"]} for r in runs], bootstrap),
+      "flawed_line_loss": endpoints.flawed_line_endpoints(steered, bootstrap),
       "clean_heldout_loss": {arm: sum(s["eval"]["loss"] for s in ss) / len(ss) for arm, ss in by_arm.items()},
       "critique_token_share": {arm: ss[0]["feedback_token_share"] for arm, ss in by_arm.items()},
       "train_seconds": sum(s["wall_seconds"] for ss in by_arm.values() for s in ss),

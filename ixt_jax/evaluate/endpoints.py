@@ -99,15 +99,19 @@ def endpoints(runs: Runs, domains: Sequence[str], bootstrap: int = 1000, seed: i
     samples = [_values(runs, arm, domains, d) for d in draws]
     out[arm] = {}
     for name, value in point.items():
-      values = np.asarray([s[name] for s in samples])
-      values = values[np.isfinite(values)]
-      if not np.isfinite(value) or len(values) < 2:  # no well-formed samples to judge
-        out[arm][name] = {"value": None, "lo": None, "hi": None, "se": None, "seeds": len(all_seeds[arm])}
-        continue
-      lo, hi = np.percentile(values, [2.5, 97.5])
-      out[arm][name] = {"value": value, "lo": float(lo), "hi": float(hi), "se": float(values.std(ddof=1)),
-                        "seeds": len(all_seeds[arm])}
+      out[arm][name] = {**_interval(value, [s[name] for s in samples]), "seeds": len(all_seeds[arm])}
   return out
+
+
+def _interval(point: float, samples) -> dict[str, float | None]:
+  """{"value", "lo", "hi", "se"}: the 95% percentile interval and standard error of the finite bootstrap
+  samples; all None where nothing was well formed to judge."""
+  values = np.asarray(samples, float)
+  values = values[np.isfinite(values)]
+  if not np.isfinite(point) or len(values) < 2:
+    return {"value": None, "lo": None, "hi": None, "se": None}
+  lo, hi = np.percentile(values, [2.5, 97.5])
+  return {"value": point, "lo": float(lo), "hi": float(hi), "se": float(values.std(ddof=1))}
 
 
 def _everything(runs: Runs) -> tuple[dict[str, np.ndarray], np.ndarray]:
@@ -133,13 +137,8 @@ def rate_intervals(runs: Runs, domains: Sequence[str], bootstrap: int = 1000,
     out[method] = {}
     for condition in seed_runs[0]:
       point = runs.rate(method, condition, domains, everything[0][method], everything[1])
-      values = np.asarray([runs.rate(method, condition, domains, s[method], p) for s, p in draws])
-      values = values[np.isfinite(values)]
-      if not np.isfinite(point) or len(values) < 2:
-        out[method][condition] = {"value": None, "lo": None, "hi": None}
-        continue
-      lo, hi = np.percentile(values, [2.5, 97.5])
-      out[method][condition] = {"value": point, "lo": float(lo), "hi": float(hi)}
+      interval = _interval(point, [runs.rate(method, condition, domains, s[method], p) for s, p in draws])
+      out[method][condition] = {k: interval[k] for k in ("value", "lo", "hi")}
   return out
 
 
