@@ -16,7 +16,6 @@ per run at 20m / 125m / 350m (19M / 82M / 279M parameters with the 8,192-piece v
 10 / 32 minutes on one H100/H200 at 400 TFLOP/s. The whole study (7 arms x 3 sizes x 3 seeds, plus 6
 mid-training runs at 125m) is 2.3e19 FLOPs, about 16 GPU-hours at that rate.
 """
-import ml_collections
 
 from configs.sweeps import study_v2
 
@@ -37,13 +36,9 @@ def get_config():
   c.lr_exponent = 0.3
   c.overrides = ("data.vocab.size=8192", "model.compute_dtype=bfloat16", "model.attention=auto",
                  "train.eval_batch_size=64")
-  c.mid = ml_collections.ConfigDict({
-      "size": "125m",
-      "from_arm": "baseline",
-      "steps": 750,  # a quarter of pre-training
-      "learning_rate": 1e-3,
-      "arms": dict(study_v2.get_config().mid.arms),
-  })
+  c.mid.size = "125m"
+  c.mid.steps = 750  # a quarter of pre-training
+  c.mid.learning_rate = 1e-3
   c.dose.size = c.mid.size
   c.dose.seeds = c.seeds
   c.domains = ("math", "code", "text")

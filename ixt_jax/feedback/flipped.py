@@ -55,8 +55,7 @@ class FlippedCritic:
     for record, result in zip(records, judged):
       if isinstance(result, Feedback) and self.flips(record["id"]):
         if result.score < 1.0:
-          domain = record.get("domain") if record.get("domain") in FLAW_CLAIMS else "text"
-          result = Feedback(positive.approval(domain, record["id"]), 1.0, self.name, result.tokens)
+          result = Feedback(positive.approval(_known_domain(record), record["id"]), 1.0, self.name, result.tokens)
         else:
           result = Feedback(*self._flaw(record, flawed), self.name, result.tokens)
       results.append(result)
@@ -68,5 +67,9 @@ class FlippedCritic:
     if pool:
       donor = pool[int(self._unit("donor", record["id"]) * len(pool))]
       return donor.critique, donor.score
-    domain = record.get("domain") if record.get("domain") in FLAW_CLAIMS else "text"
-    return choose(FLAW_CLAIMS[domain], record["id"]), 0.0
+    return choose(FLAW_CLAIMS[_known_domain(record)], record["id"]), 0.0
+
+
+def _known_domain(record: dict[str, Any]) -> str:
+  """The record's domain where a built-in critic knows it, else text (the built-in critics' default)."""
+  return record["domain"] if record.get("domain") in FLAW_CLAIMS else "text"

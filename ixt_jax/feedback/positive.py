@@ -9,15 +9,17 @@ _APPROVALS = {
 }
 
 
-def positive_critique(domain: str) -> str:
-  """The first of the domain's approval phrasings (each appears verbatim in training critiques)."""
+def _approvals(domain: str) -> tuple[str, ...]:
   if domain not in _APPROVALS:
     raise ValueError(f"no built-in critic for domain {domain!r}; expected one of {sorted(_APPROVALS)}")
-  return _APPROVALS[domain][0]
+  return _APPROVALS[domain]
+
+
+def positive_critique(domain: str) -> str:
+  """The first of the domain's approval phrasings (each appears verbatim in training critiques)."""
+  return _approvals(domain)[0]
 
 
 def approval(domain: str, record_id: str) -> str:
   """The approval phrasing the domain's built-in critic writes for this record."""
-  if domain not in _APPROVALS:
-    raise ValueError(f"no built-in critic for domain {domain!r}; expected one of {sorted(_APPROVALS)}")
-  return choose(_APPROVALS[domain], record_id)
+  return choose(_approvals(domain), record_id)
