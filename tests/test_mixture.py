@@ -1,9 +1,7 @@
 """Data mixtures: sources drawn by weight, feedback per source, the realised mix, exact resume."""
 import itertools
-import json
 import re
 
-import numpy as np
 import pytest
 
 from ixt_jax.data import config
@@ -12,7 +10,7 @@ from ixt_jax.data import synthetic
 from ixt_jax.data import vocab as vocab_lib
 from ixt_jax.train.config import resolve_run_config
 from ixt_jax.train.loop import train_and_evaluate
-from train_utils import positive_critique, tiny_config
+from train_utils import assert_iterator_resumes_exactly, positive_critique, tiny_config
 
 WEIGHTS = {"main": 3.0, "side": 1.0}
 
@@ -67,18 +65,7 @@ def test_a_source_without_feedback_shows_no_critique(source_dirs):
 
 def test_a_resumed_mixture_continues_exactly(source_dirs):
   cfg = mixture_config(source_dirs, side="raw", side_feedback=False)  # raw records: no feedback needed
-  vocab = vocab_lib.load_vocabulary(cfg)
-  interrupted = pipeline.make_train_iterator(cfg, vocab, batch_size=2, seed=3)
-  for _ in range(5):
-    next(interrupted)
-  state = json.loads(json.dumps(interrupted.get_state()))  # what a checkpoint stores
-  expected = [next(interrupted) for _ in range(4)]
-  resumed = pipeline.make_train_iterator(cfg, vocab, batch_size=2, seed=3)
-  resumed.set_state(state)
-  for want, got in zip(expected, (next(resumed) for _ in range(4))):
-    assert want.keys() == got.keys()
-    for key in want:
-      np.testing.assert_array_equal(want[key], got[key])
+  assert_iterator_resumes_exactly(cfg, vocab_lib.load_vocabulary(cfg), seed=3, consumed=5)
 
 
 def test_a_run_reports_its_realised_mix(source_dirs, tmp_path):

@@ -15,6 +15,7 @@ from ixt_jax.data import pipeline
 from ixt_jax.data import records
 from ixt_jax.data import synthetic
 from conftest import SYNTHETIC_RECORDS
+from train_utils import assert_iterator_resumes_exactly
 from ixt_jax.data import vocab as vocab_lib
 
 SEQ_LEN = 128
@@ -180,17 +181,7 @@ def test_prompt_records_weight_only_the_response(vocab):
 
 
 def test_resumed_iterator_gives_identical_batches(corpus_dir, vocab):
-  cfg = make_config(corpus_dir)
-  interrupted = pipeline.make_train_iterator(cfg, vocab, batch_size=2, seed=5)
-  for _ in range(3):
-    next(interrupted)
-  state = json.loads(json.dumps(interrupted.get_state()))  # what a checkpoint stores
-  expected = [next(interrupted) for _ in range(4)]
-  resumed = pipeline.make_train_iterator(cfg, vocab, batch_size=2, seed=5)
-  resumed.set_state(state)
-  for want, got in zip(expected, (next(resumed) for _ in range(4))):
-    for key in want:
-      np.testing.assert_array_equal(want[key], got[key])
+  assert_iterator_resumes_exactly(make_config(corpus_dir), vocab, seed=5, consumed=3)
 
 
 def test_iterator_checkpoints_through_orbax(corpus_dir, vocab, tmp_path):

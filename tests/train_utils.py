@@ -1,4 +1,9 @@
 """A tiny run config on a synthetic annotated corpus, shared by the training tests."""
+import json
+
+import numpy as np
+
+from ixt_jax.data import pipeline
 from ixt_jax.data.synthetic import synthetic_records, write_corpus
 from ixt_jax.train.config import get_run_config
 
@@ -35,3 +40,19 @@ def tiny_config(corpus_dir, method: str = "ixt", steps: int = 24, **train):
 
 def make_corpus(directory, n: int = 400):
   return write_corpus(directory, synthetic_records(n, seed=0))
+
+
+def assert_iterator_resumes_exactly(cfg, vocab, seed: int, consumed: int, compared: int = 4) -> None:
+  """A train iterator restored from its state after `consumed` batches (through JSON, as a checkpoint
+  stores it) gives the same next `compared` batches as the uninterrupted one."""
+  interrupted = pipeline.make_train_iterator(cfg, vocab, batch_size=2, seed=seed)
+  for _ in range(consumed):
+    next(interrupted)
+  state = json.loads(json.dumps(interrupted.get_state()))
+  expected = [next(interrupted) for _ in range(compared)]
+  resumed = pipeline.make_train_iterator(cfg, vocab, batch_size=2, seed=seed)
+  resumed.set_state(state)
+  for want, got in zip(expected, (next(resumed) for _ in range(compared))):
+    assert want.keys() == got.keys()
+    for key in want:
+      np.testing.assert_array_equal(want[key], got[key])
