@@ -180,6 +180,21 @@ def test_prompt_records_weight_only_the_response(vocab):
   assert element["document_tokens"] == len(prompt) + len(answer)
 
 
+def test_a_response_keeps_the_end_of_its_prompt_in_its_chunk(vocab):
+  """An SFT record longer than a row: the prompt loses its start, never the response its prompt."""
+  prompt_text = " ".join(f"word{i}" for i in range(200))
+  item = formatting.Formatted(critique="", critique_after=False, prompt=prompt_text, text="the answer",
+                              document_weight=1.0, critique_weight=0.0, prompt_weight=0.0)
+  (element,) = examples.tokenize([item], vocab, SEQ_LEN)
+  answer = vocab.encode("the answer") + [vocab.eos_id]
+  tokens = element["tokens"].tolist()
+  assert len(tokens) == SEQ_LEN and tokens[1] == vocab.special_ids["<prompt>"]
+  assert tokens[-len(answer):] == answer and tokens[-len(answer) - 1] == vocab.special_ids["<response>"]
+  prompt_end = vocab.encode(prompt_text)[-(SEQ_LEN - len(answer) - 3):]
+  assert tokens[2:-len(answer) - 1] == prompt_end
+  assert element["loss_weights"].sum() == len(answer)
+
+
 def test_resumed_iterator_gives_identical_batches(corpus_dir, vocab):
   assert_iterator_resumes_exactly(make_config(corpus_dir), vocab, seed=5, consumed=3)
 

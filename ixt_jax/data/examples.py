@@ -1,6 +1,7 @@
 """Formatted records -> token and loss-weight arrays, split into elements that fit one row.
 
-A record's body is `[<prompt> prompt <response>] document <eos>`. An element is
+A record's body is `[<prompt> prompt <response>] document <eos>` (a prompt too long to share a chunk
+with its response loses its start). An element is
 `critique + body chunk`, `<eos> + body chunk` (no critique shown) or `<eos> + body chunk + critique`
 (suffix): a token always precedes the body in its segment (an <eos> opens a document the way GPT
 models separate documents), so under next-token targets within segments every weighted token is
@@ -35,12 +36,19 @@ def _texts(item: formatting.Formatted) -> list[str]:
   return [item.critique, item.prompt or "", item.text]
 
 
-def _body(item, prompt_ids, text_ids, vocab) -> tuple[np.ndarray, np.ndarray]:
-  """Token ids and weights of the body (everything but the critique)."""
+def _body(item, prompt_ids, text_ids, vocab, room: int) -> tuple[np.ndarray, np.ndarray]:
+  """Token ids and weights of the body (everything but the critique).
+
+  A response is never trained apart from its prompt: where prompt and response overflow one chunk's
+  `room`, the prompt loses its start (as SFT trainers truncate on the left), so the response follows
+  the prompt's end in the same chunk; only a response longer than a chunk is itself cut."""
   document = np.asarray(text_ids + [vocab.eos_id], np.int32)
   document_weights = np.full(len(document), item.document_weight, np.float32)
   if item.prompt is None:
     return document, document_weights
+  prompt_room = max(room - len(document) - 2, 0)  # 2: the <prompt> and <response> markers
+  if len(prompt_ids) > prompt_room:
+    prompt_ids = prompt_ids[len(prompt_ids) - prompt_room:]
   prompt = np.asarray([vocab.special_ids[vocab_lib.PROMPT], *prompt_ids, vocab.special_ids[vocab_lib.RESPONSE]],
                       np.int32)
   return (np.concatenate([prompt, document]),
@@ -85,14 +93,14 @@ def tokenize(items: Sequence[formatting.Formatted], vocab, seq_len: int,
     critique_ids, prompt_ids, text_ids = ids[3 * n: 3 * n + 3]
     critique = np.asarray(critique_ids, np.int32)
     critique_weights = np.full(len(critique), item.critique_weight, np.float32)
-    body, body_weights = _body(item, prompt_ids, text_ids, vocab)
+    room = rooms[n] if rooms is not None else chunk_room(
+        seq_len, overhead(len(critique), item.critique_after))
+    body, body_weights = _body(item, prompt_ids, text_ids, vocab, room)
     if len(critique) and not item.critique_after:
       lead, lead_weights = critique, critique_weights
     else:
       lead, lead_weights = opening, _OPENING_WEIGHT
     trail, trail_weights = (critique, critique_weights) if item.critique_after else (_NONE, _NONE_WEIGHTS)
-    room = rooms[n] if rooms is not None else chunk_room(
-        seq_len, overhead(len(critique), item.critique_after))
     for start in range(0, len(body), room):
       chunk = slice(start, start + room)
       first, last = start == 0, start + room >= len(body)
