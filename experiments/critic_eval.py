@@ -12,7 +12,6 @@ annotation compute are counted as in any annotation. Writes the card, `critic_ca
 flaw kind beside a majority-class critic, score calibration, parse-failure rate, tokens per critique
 and records/s at the concurrency used. Re-running reuses a finished annotation (OUT/annotated).
 """
-import contextlib
 import json
 import os
 
@@ -24,12 +23,11 @@ from etils import epath
 from configs.annotate import builtin as builtin_annotate
 from configs.annotate import critic as critic_annotate
 from experiments import cli
-from experiments.serving import serving
+from experiments.serving import annotate_with_critic
 from ixt_jax import rundir
 from ixt_jax.data import shards
 from ixt_jax.errors import ConfigError
 from ixt_jax.feedback import annotate_stats, critic_card, critic_sft
-from ixt_jax.feedback.annotate import annotate_directory
 from ixt_jax.feedback.critic import Failure
 from ixt_jax.feedback.critics import make_critic
 
@@ -39,7 +37,6 @@ _PER_DOMAIN = flags.DEFINE_integer("per_domain", 200, "held-out records measured
 _CONCURRENCY = flags.DEFINE_integer("concurrency", 16, "requests in flight (and the server's batch)")
 _BASE_URL = flags.DEFINE_string("base_url", "", "an already served critic; '' = serve it here on loopback")
 _OUT = flags.DEFINE_string("out", "", "working directory; '' = RUN_DIR/critic_eval")
-CARD_JSON, CARD_TEXT = "critic_card.json", "critic_card.txt"
 
 
 def heldout_records(corpus: epath.PathLike, fraction: float, per_domain: int) -> list[dict]:
@@ -65,22 +62,6 @@ def training_scores(sft_dir: epath.PathLike) -> dict[str, list[float]]:
   return scores
 
 
-def annotate_with_critic(run_dir: epath.Path, heldout_dir: epath.Path, out: epath.Path) -> dict:
-  """The annotation summary of the held-out records by the served critic (serving it here unless --base_url)."""
-  if (out / shards.MANIFEST).exists():
-    return json.loads((out / "summary.json").read_text())
-  config = critic_annotate.get_config(str(run_dir))
-  config.served.concurrency = _CONCURRENCY.value
-  config.served.timeout_s = 600.0
-  flags_ = ["--verbosity=-1", "--model_name=critic", f"--max_batch={_CONCURRENCY.value}",
-            f"--max_tokens_limit={config.served.max_tokens}"]
-  server = contextlib.nullcontext(_BASE_URL.value) if _BASE_URL.value else serving(run_dir, *flags_)
-  with server as base_url:
-    config.served.base_url = base_url
-    return annotate_directory(heldout_dir, out, make_critic(config), batch_size=4 * _CONCURRENCY.value,
-                              keep_existing_feedback=False, use_cache=False)
-
-
 def main(argv):
   del argv
   run_dir = epath.Path(_RUN_DIR.value).absolute()
@@ -103,9 +84,9 @@ def main(argv):
   verifier = make_critic(builtin_annotate.get_config())
   seen = [critic_sft.visible(r, settings["max_document_chars"]) for r in records]
   reference = {r["id"]: v.score for r, v in zip(records, verifier(seen)) if not isinstance(v, Failure)}
-  annotation = annotate_with_critic(run_dir, heldout_dir, out / "annotated")
-  judged = {json.loads(raw)["id"]: json.loads(raw)["feedback"]["score"]
-            for path in shards.list_shards(out / "annotated") for raw in shards.read_shard(path)}
+  annotation = annotate_with_critic(run_dir, heldout_dir, out / "annotated", concurrency=_CONCURRENCY.value,
+                                    base_url=_BASE_URL.value)
+  judged = critic_card.annotated_scores(out / "annotated")
   card = {
       "critic": {"name": run_dir.name, "run_dir": str(run_dir), "model": summary.model, "n_params": summary.n_params,
                  "training_tokens": summary.tokens, "training_documents": summary.documents,
@@ -115,12 +96,12 @@ def main(argv):
                                        critic_card.majority_flawed(training_scores(sft_dir))),
       "cost": critic_card.cost(annotation, _CONCURRENCY.value),
   }
-  rundir.write_json(run_dir / CARD_JSON, card)
+  rundir.write_json(run_dir / critic_card.CARD_JSON, card)
   text = critic_card.describe(card)
-  rundir.write_text(run_dir / CARD_TEXT, text + "\n")
+  rundir.write_text(run_dir / critic_card.CARD_TEXT, text + "\n")
   print(annotate_stats.describe(annotation))
   print(text)
-  print(f"card: {run_dir / CARD_JSON}, {run_dir / CARD_TEXT}")
+  print(f"card: {run_dir / critic_card.CARD_JSON}, {run_dir / critic_card.CARD_TEXT}")
 
 
 if __name__ == "__main__":

@@ -7,6 +7,8 @@ DIR/data/corpus, annotated, annotated_giveaway   the pilot's actionable corpus, 
                                                  with the give-away critique
 DIR/<size>/<arm>/seed<k>/                        one pre-training run (steer.json inside)
 DIR/mid/<arm>/seed<k>/                           a mid-training run, from <mid.size>/<mid.from_arm>/seed<k>
+DIR/data/annotated_critic                        with --config.model_critic.run_dir=CRITIC_RUN: the corpus
+                                                 annotated by that critic (experiments.critic), served here
 --results                                        runs/ (each run's config, summary and steer JSON),
                                                  study.json, tables.txt and the figures
                                                  (experiments.study_v2_report, from runs/ alone)
@@ -25,7 +27,10 @@ from etils import epath
 
 from experiments import cli, study_v2_report
 from experiments.arms import annotated_dirs
-from experiments.study_v2_runs import StudyClock, copy_results, emit, plan, run_all, vocabulary
+from configs.sweeps.study_v2 import MODEL_CRITIC
+from experiments.serving import annotate_with_critic
+from experiments.study_v2_runs import StudyClock, copy_results, emit, model_critic_record, plan, run_all, vocabulary
+from ixt_jax import rundir
 
 _CONFIG = cli.define_config_file("config", "configs/sweeps/study_v2.py", "study v2 config")
 flags.DEFINE_string("workdir", "runs/study_v2", "study directory")
@@ -40,6 +45,12 @@ def main(argv):
   results = epath.Path(flags.FLAGS.results or root / "results")
   clock = StudyClock(root)
   data = annotated_dirs(root / "data", c.corpus, c.annotations)
+  if c.model_critic.run_dir:  # annotated by the served critic before any run starts
+    data[MODEL_CRITIC] = root / "data" / f"annotated_{MODEL_CRITIC}"
+    annotation = annotate_with_critic(epath.Path(c.model_critic.run_dir).absolute(), root / "data" / "corpus",
+                                      data[MODEL_CRITIC], concurrency=c.model_critic.concurrency)
+    results.mkdir(parents=True, exist_ok=True)
+    rundir.write_json(results / study_v2_report.MODEL_CRITIC_FILE, model_critic_record(c, data, annotation))
   runs = plan(c, root, data, vocabulary(root, plan(c, root, data, "")))
   if flags.FLAGS.emit:
     derive = shlex.join(["python", "-m", "experiments.study_v2", *sys.argv[1:]]).replace(

@@ -1,7 +1,9 @@
 """Study v2's tables and figures, derived from the committed per-run JSON alone.
 
-RESULTS/runs/<stage>/<arm>/seed<k>/{config,summary,steer}.json -> RESULTS/study.json, tables.txt,
-flaw_rates.png, endpoints.png. tests/test_study_v2_results.py re-derives study.json from runs/.
+RESULTS/runs/<stage>/<arm>/seed<k>/{config,summary,steer}.json (and RESULTS/model_critic.json, the
+model critic's agreement with the verifiers, where IXT trained on its annotation) -> RESULTS/study.json,
+tables.txt, flaw_rates.png, endpoints.png, dose_response.png. tests/test_study_v2_results.py
+re-derives study.json from them.
 """
 from __future__ import annotations
 
@@ -13,12 +15,13 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 from etils import epath
 
-from configs.sweeps.study_v2 import dose_annotation
+from configs.sweeps.study_v2 import MODEL_CRITIC, dose_annotation
 from ixt_jax import rundir
 from ixt_jax.evaluate import endpoints
 from ixt_jax.evaluate.steer import STEER_FILE
 
 STUDY_FILE, TABLES_FILE = "study.json", "tables.txt"
+MODEL_CRITIC_FILE = "model_critic.json"  # experiments.study_v2_runs.model_critic_record
 MID = "mid"  # the mid-training stage's directory (experiments.study_v2)
 ARM_LABELS = {
     "baseline": "baseline",
@@ -36,6 +39,9 @@ def arm_label(arm: str) -> str:
   base, _, flip = arm.rpartition("_flip")
   if base and flip.isdigit():
     return f"{ARM_LABELS.get(base, base)}, {flip}% of verdicts reversed"
+  base = arm.removesuffix(f"_{MODEL_CRITIC}")
+  if base != arm:
+    return f"{ARM_LABELS.get(base, base)}, annotated by the model critic"
   return ARM_LABELS.get(arm, arm)
 
 
@@ -79,6 +85,7 @@ def _stage(runs: list[dict[str, Any]], domains: list[str], bootstrap: int) -> di
       "flawed_line_loss": endpoints.flawed_line_endpoints(steered, bootstrap),
       "clean_heldout_loss": {arm: sum(s["eval"]["loss"] for s in ss) / len(ss) for arm, ss in by_arm.items()},
       "critique_token_share": {arm: ss[0]["feedback_token_share"] for arm, ss in by_arm.items()},
+      "annotation_flops": {arm: sum(s["annotation_flops"] for s in ss) / len(ss) for arm, ss in by_arm.items()},
       "train_seconds": sum(s["wall_seconds"] for ss in by_arm.values() for s in ss),
       "steer_seconds": sum(r["steer"]["seconds"] for r in runs),
   }
@@ -95,8 +102,31 @@ def derive(results: epath.PathLike, config: dict[str, Any], wall_seconds: float 
   domains and the bootstrap; wall_seconds: the study's own clock, not derivable from the runs)."""
   domains, bootstrap = list(config["domains"]), config["bootstrap"]
   stages = {stage: _stage(runs, domains, bootstrap) for stage, runs in read_runs(results).items()}
+  critic_file = epath.Path(results) / MODEL_CRITIC_FILE
+  model_critic = _model_critic(stages, config, rundir.read_json(critic_file)) if critic_file.exists() else None
   return {"config": config, "domains": domains, "stages": stages, "dose_response": _dose_response(stages, config),
-          "wall_seconds": wall_seconds}
+          "model_critic": model_critic, "wall_seconds": wall_seconds}
+
+
+def _model_critic(stages: dict[str, Any], config: dict[str, Any], record: dict[str, Any]) -> dict[str, Any]:
+  """The model critic on the dose-response curve: its agreement with the verifiers over the corpus
+  (the x), and the endpoints and compute of each arm trained on its annotation."""
+  size = config["model_critic"]["size"]
+  stage = stages.get(size, {})
+  points = {}
+  for arm in config["model_critic"]["arms"]:
+    name = f"{arm}_{MODEL_CRITIC}"
+    if name in stage.get("endpoints", {}):
+      compute = stage["compute"][name]
+      points[arm] = {"arm": name, **stage["endpoints"][name], "seeds": stage["seeds"][name],
+                     "annotation_flops": stage["annotation_flops"][name],
+                     "annotation_share_of_training_flops": stage["annotation_flops"][name] / compute["flops"][0]}
+  verdicts = record["corpus_verdicts"]
+  card = record["heldout_card"]
+  return {"agreement": verdicts["all"]["accuracy"], "corpus_verdicts": verdicts,
+          "critic": {k: record["summary"][k] for k in ("model", "n_params", "tokens", "wall_seconds")},
+          "annotation": record["annotation"],
+          "heldout": card["verdicts"]["domains"] if card else None, "points": points}
 
 
 def _dose_response(stages: dict[str, Any], config: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
@@ -178,9 +208,40 @@ def summary_text(study: dict[str, Any]) -> str:
       for point in points:
         lines.append(f"  {dose_arm:<20} flipped {point['flip_fraction']:>4.0%}  Delta {_interval(point['delta']):<40} "
                      f"arm - baseline {_interval(point['arm_minus_baseline']) if point['arm_minus_baseline'] else 'n/a'}")
+  if study.get("model_critic"):
+    lines += ["", *_model_critic_lines(study["model_critic"], config)]
   if study["wall_seconds"] is not None:
     lines += ["", f"study wall time: {study['wall_seconds'] / 60:.1f} min ({config['jobs']} runs at a time)"]
   return "\n".join(lines)
+
+
+def _model_critic_lines(critic: dict[str, Any], config: dict[str, Any]) -> list[str]:
+  model, annotation = critic["critic"], critic["annotation"]
+  lines = [f"== IXT on the model critic's annotation at {config['model_critic']['size']}: critic {model['model']} "
+           f"({model['n_params']:,} parameters, {model['tokens']:,} training tokens, {model['wall_seconds']:.0f} s), "
+           f"served, {annotation['records_per_s']:.2f} records/s at concurrency {annotation['concurrency']}, "
+           f"{_percent(annotation['parse_failure_rate'])} parse failures, "
+           f"{annotation['annotation_flops']:.3g} annotation FLOPs",
+           f"agreement with the verifiers over the corpus {critic['agreement']:.3f} (the dose-response's x); "
+           "flawed vs the verifiers, precision / recall:"]
+  for domain, d in critic["corpus_verdicts"]["domains"].items():
+    heldout = (critic["heldout"] or {}).get(domain)
+    held = (f"; held out (never trained on) {_ratio(heldout['critic'])}, n={heldout['critic']['records']}"
+            if heldout else "")
+    lines.append(f"  {domain:<6} corpus {_ratio(d['critic'])}, n={d['critic']['records']}{held}")
+  for arm, point in critic["points"].items():
+    lines.append(f"  {arm:<20} {point['seeds']} seeds  Delta {_interval(point['delta'])}  "
+                 f"arm - baseline {_interval(point['arm_minus_baseline'])}  annotation FLOPs "
+                 f"{point['annotation_flops']:.3g} = {point['annotation_share_of_training_flops']:.1%} of training's")
+  return lines
+
+
+def _percent(value: float | None) -> str:
+  return "n/a" if value is None else f"{value:.1%}"
+
+
+def _ratio(agreement: dict[str, Any]) -> str:
+  return " / ".join("n/a" if agreement[k] is None else f"{agreement[k]:.2f}" for k in ("precision", "recall"))
 
 
 def write_figures(study: dict[str, Any], out: epath.Path) -> None:
@@ -243,6 +304,13 @@ def _dose_figure(study: dict[str, Any], out: epath.Path) -> None:
       y = [p[key]["value"] for p in points]
       err = [[p[key]["value"] - p[key]["lo"] for p in points], [p[key]["hi"] - p[key]["value"] for p in points]]
       ax.errorbar(x, y, yerr=err, fmt="o-", color=colour, capsize=3, label=label)
+    point = (study.get("model_critic") or {}).get("points", {}).get(dose_arm)
+    for key, colour in (("delta", "k"), ("arm_minus_baseline", "tab:blue")):
+      v = point and point.get(key)
+      if v and v["value"] is not None:
+        ax.errorbar([study["model_critic"]["agreement"]], [v["value"]], capsize=3, color=colour, fmt="*", ms=12,
+                    yerr=[[v["value"] - v["lo"]], [v["hi"] - v["value"]]],
+                    label=f"model critic's annotation, {point['seeds']} seeds" if key == "delta" else None)
     ax.axhline(0, color="0.5", lw=0.8)
     ax.set_xlabel("critic's agreement with the verifiers (share of verdicts kept)")
     ax.set_title(f"Critic quality: {arm_label(dose_arm)} at {study['config']['dose']['size']}", fontsize=9)

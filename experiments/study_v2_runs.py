@@ -16,6 +16,7 @@ from experiments.arms import launch_args, shared_vocab
 from experiments.common import resolve_launch_config, run_module
 from ixt_jax import rundir
 from ixt_jax.data import vocab
+from ixt_jax.feedback import critic_card
 from ixt_jax.evaluate.steer import STEER_FILE
 from ixt_jax.models import sizes
 
@@ -47,7 +48,7 @@ def learning_rate(c, size: str) -> float:
 
 def plan(c, root: epath.Path, data: dict[str, epath.Path], vocab_path: str) -> list[Run]:
   """Every run in the order it trains: pre-training size by size, the mid-training runs right after the
-  size they continue, the dose-response last."""
+  size they continue, the dose-response, then the runs on the model critic's annotation (if any)."""
 
   def run(stage, arm, seed, annotation, overrides, size, steps, lr, after=None) -> Run:
     workdir = root / stage / arm / f"seed{seed}"
@@ -70,7 +71,26 @@ def plan(c, root: epath.Path, data: dict[str, epath.Path], vocab_path: str) -> l
     runs += [run(c.dose.size, f"{arm}_{study_v2_config.dose_annotation(f)}", seed,
                  study_v2_config.dose_annotation(f), overrides, c.dose.size, c.steps, learning_rate(c, c.dose.size))
              for seed in c.dose.seeds for f in c.dose.fractions]
+  critic = c.model_critic
+  if critic.run_dir:
+    for arm in critic.arms:
+      _, overrides = c.arms[arm]
+      runs += [run(critic.size, f"{arm}_{study_v2_config.MODEL_CRITIC}", seed, study_v2_config.MODEL_CRITIC,
+                   overrides, critic.size, c.steps, learning_rate(c, critic.size)) for seed in critic.seeds]
   return runs
+
+
+def model_critic_record(c, data: dict[str, epath.Path], annotation: dict) -> dict:
+  """What places the model critic on the dose-response curve (study_v2_report.MODEL_CRITIC_FILE): its
+  verdicts over the whole corpus against the verifiers', its annotation's cost, and its held-out card
+  (experiments.critic_eval) where one was written."""
+  run_dir = epath.Path(c.model_critic.run_dir)
+  card = run_dir / critic_card.CARD_JSON
+  return {"run_dir": str(run_dir), "summary": rundir.read_json(run_dir / rundir.SUMMARY),
+          "corpus_verdicts": critic_card.corpus_verdicts(data["plain"].parent / "corpus", data["plain"],
+                                                         data[study_v2_config.MODEL_CRITIC]),
+          "annotation": critic_card.cost(annotation, c.model_critic.concurrency),
+          "heldout_card": rundir.read_json(card) if card.exists() else None}
 
 
 def steer_args(c, workdir: epath.Path) -> list[str]:

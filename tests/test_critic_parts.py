@@ -83,6 +83,23 @@ def test_card_counts_agreement_per_domain_and_flaw_kind_beside_the_majority_clas
   assert "code/off_by_one" in text and "majority class" in text and "16.7%" in text
 
 
+def test_corpus_verdicts_of_an_annotation_with_reversed_verdicts_agree_by_the_share_kept(tmp_path):
+  """The dose-response's x for a model critic: its agreement with the verifiers over the corpus, which
+  for an annotation with a share of verdicts reversed is 1 - that share."""
+  corpus = _raw_corpus(tmp_path / "raw", math=40, code=20, text=20)
+  annotate_directory(corpus, tmp_path / "plain", critics.make_critic(builtin_config.get_config()), show_progress=False)
+  flipped = builtin_config.get_config()
+  flipped.flip_fraction = 0.25
+  annotate_directory(corpus, tmp_path / "flipped", critics.make_critic(flipped), show_progress=False)
+  plain, reversed_ = critic_card.annotated_scores(tmp_path / "plain"), critic_card.annotated_scores(tmp_path / "flipped")
+  assert set(plain) == set(reversed_) and len(plain) == 80
+  share = sum(critic_card.flawed(plain[i]) != critic_card.flawed(reversed_[i]) for i in plain) / len(plain)
+  assert 0.1 < share < 0.4
+  verdicts = critic_card.corpus_verdicts(corpus, tmp_path / "plain", tmp_path / "flipped")
+  assert verdicts["all"]["records"] == 80 and verdicts["all"]["accuracy"] == pytest.approx(1 - share)
+  assert critic_card.corpus_verdicts(corpus, tmp_path / "plain", tmp_path / "plain")["all"]["accuracy"] == 1.0
+
+
 class _RewardServer(http.server.BaseHTTPRequestHandler):
   """vLLM's /classify and /pooling shapes: the score is the share of the letter 'a' in the input."""
 

@@ -13,7 +13,8 @@ from ixt_jax.train import config as run_config
 
 
 def _plan(c, root):
-  data = {"plain": root / "data" / "annotated", **{a: root / "data" / f"annotated_{a}" for a in c.annotations}}
+  data = {"plain": root / "data" / "annotated", **{a: root / "data" / f"annotated_{a}" for a in c.annotations},
+          study_v2_config.MODEL_CRITIC: root / "data" / f"annotated_{study_v2_config.MODEL_CRITIC}"}
   return study_v2.plan(c, root, data, str(root / "vocab.model"))
 
 
@@ -28,9 +29,10 @@ def _resolved(run):
                          ids=["cpu", "accelerator"])
 def test_every_arm_at_a_size_has_the_same_flops_tokens_and_learning_rate(get_config, tmp_path):
   c = get_config()
+  c.model_critic.run_dir = str(tmp_path / "critic")
   runs = _plan(c, epath.Path(tmp_path))
   assert len(runs) == (len(c.sizes) * len(c.arms) + len(c.mid.arms)) * len(c.seeds) + len(c.dose.arms) * len(
-      c.dose.fractions) * len(c.dose.seeds)
+      c.dose.fractions) * len(c.dose.seeds) + len(c.model_critic.arms) * len(c.model_critic.seeds)
   by_stage = collections.defaultdict(set)
   seeds = collections.Counter()
   for run in runs:
@@ -49,6 +51,9 @@ def test_every_arm_at_a_size_has_the_same_flops_tokens_and_learning_rate(get_con
       assert rc.data.feedback.kind == (
           "quality_token" if arm == "ixt_quality_token" else "critique")
       assert rc.data.train_dirs == [str(tmp_path / "data" / f"annotated_{run.arm.split('_')[-1]}")]
+    if run.arm.endswith(f"_{study_v2_config.MODEL_CRITIC}"):  # the arm's own config on the model critic's annotation
+      assert run.stage == c.model_critic.size and run.arm.rpartition("_")[0] in c.model_critic.arms
+      assert rc.data.train_dirs == [str(tmp_path / "data" / f"annotated_{study_v2_config.MODEL_CRITIC}")]
   assert set(by_stage) == {*c.sizes, study_v2.MID}
   assert all(len(points) == 1 for points in by_stage.values()), by_stage  # compute-matched at every size
   assert set(seeds.values()) == {3} | {len(c.dose.seeds)}

@@ -41,6 +41,7 @@ def get_config():
   c.mid.learning_rate = 1e-3
   c.dose.size = c.mid.size
   c.dose.seeds = c.seeds
+  c.model_critic.size = c.mid.size
   c.domains = ("math", "code", "text")
   c.prompts = 128
   c.steer_tokens = 256

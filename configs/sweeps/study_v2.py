@@ -27,6 +27,9 @@ LR_EXPONENT = 0.309
 DOSE_FRACTIONS = (0.1, 0.25, 0.5)
 
 
+MODEL_CRITIC = "critic"  # the model critic's annotation, and the suffix of the arms trained on it
+
+
 def dose_annotation(fraction: float) -> str:
   """The annotation (and arm suffix) with `fraction` of the verdicts reversed: flip10, flip25, ..."""
   return f"flip{round(100 * fraction)}"
@@ -65,6 +68,12 @@ def get_config():
   c.dose = ml_collections.ConfigDict({"size": "s1", "arms": ("ixt_quality_token", "ixt_critique"),
                                       "fractions": DOSE_FRACTIONS,
                                       "seeds": (0,)})
+  # IXT on a model critic's annotations: `arms` at `size` trained on the corpus as annotated by the
+  # critic trained in `run_dir` (python -m experiments.critic), served on loopback and called through
+  # the served client (configs/annotate/critic.py) with `concurrency` requests in flight. Its agreement
+  # with the verifiers over the corpus places these runs on the dose-response curve. '' = none.
+  c.model_critic = ml_collections.ConfigDict({"run_dir": "", "size": "s1", "arms": ("ixt_critique",),
+                                              "seeds": (0, 1, 2), "concurrency": 32})
   # Mid-training: each seed's pre-trained baseline at `size` continued `steps` more steps with IXT
   # and, at equal compute, with the baseline objective.
   c.mid = ml_collections.ConfigDict({

@@ -9,10 +9,14 @@ the critic failed on (an unparsable reply, say) counts in the failure rate, not 
 from __future__ import annotations
 
 import collections
+import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ixt_jax.data import shards
+
+CARD_JSON, CARD_TEXT = "critic_card.json", "critic_card.txt"  # beside the critic's checkpoint
 CALIBRATION_BINS = (0.0, 0.25, 0.5, 0.75, 1.0)  # [lo, hi) bins of the critic's score; 1.0 alone last
 
 
@@ -89,6 +93,30 @@ def verdicts(records: Sequence[dict[str, Any]], verifier: Mapping[str, float], c
       "all": agreement([p for pairs in by_domain.values() for p in pairs]),
       "calibration": calibration(scores),
   }
+
+
+def annotated_scores(annotated_dir) -> dict[str, float]:
+  """{record id: the score its critique gave} of an annotated corpus (records it has no critique for left out)."""
+  scores = {}
+  for path in shards.list_shards(annotated_dir):
+    for raw in shards.read_shard(path):
+      record = json.loads(raw)
+      if record.get("feedback"):
+        scores[record["id"]] = record["feedback"]["score"]
+  return scores
+
+
+def corpus_verdicts(corpus_dir, verifier_dir, critic_dir) -> dict[str, Any]:
+  """`verdicts` of a whole corpus annotated twice, by the verifiers and by a critic (the majority class
+  from the verifiers' own verdicts): how far the annotation a model was trained on departs from the
+  verifiers', the x of the critic-quality dose-response."""
+  records = [json.loads(raw) for path in shards.list_shards(corpus_dir) for raw in shards.read_shard(path)]
+  verifier = annotated_scores(verifier_dir)
+  by_domain: dict[str, list[float]] = collections.defaultdict(list)
+  for record in records:
+    if record["id"] in verifier:
+      by_domain[record.get("domain", "text")].append(verifier[record["id"]])
+  return verdicts(records, verifier, annotated_scores(critic_dir), majority_flawed(by_domain))
 
 
 def cost(summary: Mapping[str, Any], concurrency: int) -> dict[str, Any]:

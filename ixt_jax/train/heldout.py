@@ -91,13 +91,13 @@ def describe_corpus(c: ml_collections.ConfigDict, corpus: corpus_lib.Corpus) -> 
   bar = c.data.heldout.clean_score
   scores = [r.score for r in corpus.heldout if r.score is not None]
   clean = sum(score >= bar for score in scores)
-  line = (f"corpus: {len(corpus.train_refs):,} training records, {len(corpus.heldout):,} held out "
-          f"({clean:,} clean: critic score >= data.heldout.clean_score={bar:g}), "
+  split = (f"{clean:,} clean: critic score >= data.heldout.clean_score={bar:g}" if scores or not corpus.heldout
+           else "none scored, as in a post-training set: eval.loss_all is their loss")
+  line = (f"corpus: {len(corpus.train_refs):,} training records, {len(corpus.heldout):,} held out ({split}), "
           f"{sum(corpus.bad_counts.values()):,} refused")
-  if corpus.heldout and not clean:
-    highest = f"the highest held-out score is {max(scores):g}" if scores else "no held-out record has a score"
-    line += (f"\nWARNING: the clean split is empty ({highest}), so eval.loss will be null; a critic whose "
-             f"scores never reach the bar needs a lower --config.data.heldout.clean_score")
+  if scores and not clean:
+    line += (f"\nWARNING: the clean split is empty (the highest held-out score is {max(scores):g}), so eval.loss "
+             f"will be null; a critic whose scores never reach the bar needs a lower --config.data.heldout.clean_score")
   return line
 
 
