@@ -12,15 +12,12 @@ import os
 
 os.environ.setdefault("EPATH_USE_TF", "false")
 
-import http.server  # pylint: disable=g-import-not-at-top
-
-from absl import app, flags
+from absl import app, flags  # pylint: disable=g-import-not-at-top
 
 from experiments import cli
-from ixt_jax.evaluate.openai_api import CONDITIONS, CompletionService, Conditioning, make_handler, resolve_condition
+from ixt_jax.evaluate.openai_api import CONDITIONS, CompletionService, Conditioning, make_server, resolve_condition
 from ixt_jax.evaluate.run_dir import load_run
 from ixt_jax.evaluate.run_eval import run_positive_critique
-from experiments import cli
 
 _RUN_DIR = flags.DEFINE_string("run_dir", None, "run directory written by experiments.launch", required=True)
 _PORT = flags.DEFINE_integer("port", 8000, "port to listen on (0: any free port, printed at start)")
@@ -43,7 +40,7 @@ def main(argv):
   service = CompletionService(run, name, Conditioning(condition, _CRITIQUE.value, _DOMAIN.value),
                               run_positive_critique(run.config), max_tokens_limit=_MAX_TOKENS.value,
                               max_batch=_MAX_BATCH.value)
-  server = http.server.ThreadingHTTPServer((_HOST.value, _PORT.value), make_handler(service))
+  server = make_server(_HOST.value, _PORT.value, service)
   host, port = server.server_address[:2]
   print(f"serving {name} (step {run.step}, default condition {service.default}) at http://{host}:{port}/v1",
         flush=True)

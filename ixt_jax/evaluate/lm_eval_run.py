@@ -9,7 +9,6 @@ Needs `pip install -e ".[lm_eval]"` (lm-eval without torch).
 """
 from __future__ import annotations
 
-import http.server
 import importlib.metadata
 import math
 import threading
@@ -22,7 +21,7 @@ from etils import epath
 
 from ixt_jax import rundir
 from ixt_jax.errors import UserError
-from ixt_jax.evaluate.openai_api import CompletionService, Conditioning, make_handler, resolve_condition
+from ixt_jax.evaluate.openai_api import CompletionService, Conditioning, make_server, resolve_condition
 from ixt_jax.evaluate.run_dir import load_run
 from ixt_jax.evaluate.run_eval import run_positive_critique
 
@@ -68,7 +67,7 @@ def evaluate_lm_eval(run_dir: epath.PathLike, tasks: Sequence[str], include_path
   name = resolve_condition(condition, run.config)
   service = CompletionService(run, run.path.name, Conditioning(name, None, domain), run_positive_critique(run.config),
                               max_batch=num_concurrent)
-  server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), make_handler(service))
+  server = make_server("127.0.0.1", 0, service)
   threading.Thread(target=server.serve_forever, daemon=True).start()
   try:
     results = lm_eval.simple_evaluate(
