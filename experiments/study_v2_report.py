@@ -123,7 +123,11 @@ def _model_critic(stages: dict[str, Any], config: dict[str, Any], record: dict[s
                      "annotation_share_of_training_flops": stage["annotation_flops"][name] / compute["flops"][0]}
   verdicts = record["corpus_verdicts"]
   card = record["heldout_card"]
-  return {"agreement": verdicts["all"]["accuracy"], "corpus_verdicts": verdicts,
+  # The x is its agreement on the domains the endpoints sample: a reversed share is spread over every
+  # domain alike, a model critic's errors are not (it may fail on math and not on text).
+  steered = [verdicts["domains"][d]["critic"] for d in config["domains"] if d in verdicts["domains"]]
+  agreement = sum(a["accuracy"] * a["records"] for a in steered) / sum(a["records"] for a in steered)
+  return {"agreement": agreement, "agreement_whole_corpus": verdicts["all"]["accuracy"], "corpus_verdicts": verdicts,
           "critic": {k: record["summary"][k] for k in ("model", "n_params", "tokens", "wall_seconds")},
           "annotation": record["annotation"],
           "heldout": card["verdicts"]["domains"] if card else None, "points": points}
@@ -222,7 +226,8 @@ def _model_critic_lines(critic: dict[str, Any], config: dict[str, Any]) -> list[
            f"served, {annotation['records_per_s']:.2f} records/s at concurrency {annotation['concurrency']}, "
            f"{_percent(annotation['parse_failure_rate'])} parse failures, "
            f"{annotation['annotation_flops']:.3g} annotation FLOPs",
-           f"agreement with the verifiers over the corpus {critic['agreement']:.3f} (the dose-response's x); "
+           f"agreement with the verifiers on {', '.join(config['domains'])} (the sampled domains: the dose-response's "
+           f"x) {critic['agreement']:.3f}, over the whole corpus {critic['agreement_whole_corpus']:.3f}; "
            "flawed vs the verifiers, precision / recall:"]
   for domain, d in critic["corpus_verdicts"]["domains"].items():
     heldout = (critic["heldout"] or {}).get(domain)
