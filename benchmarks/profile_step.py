@@ -4,10 +4,11 @@ Builds the step exactly as benchmarks/train_step.py does (same model, optimizer 
 it once, traces a few steps with `jax.profiler.trace`, reads the trace back with
 `jax.profiler.ProfileData` and sums the device time of every XLA op over the traced steps (control
 flow such as the layer scan's `while` is left out: its body's ops are counted instead). Each op is
-named with its HLO opcode, output shape and the JAX operation it came from (the compiled HLO's
-metadata), and put in a coarse class (matmul, copy/transpose, broadcast, element-wise) for a
-summary. Shares are of the summed op time; on a CPU two ops can run at once on different threads,
-so the sum may exceed the step's wall time.
+named by its output shape and the JAX operation it came from (the compiled HLO's metadata) and put
+in a coarse class (matmul, copy/transpose, broadcast, element-wise, ...); ops alike in all three
+(the same op of every layer, whether the layers loop or are unrolled) make one row. Shares are of
+the summed op time; on a CPU two ops can run at once on different threads, so the sum may exceed
+the step's wall time.
 
   python benchmarks/profile_step.py [--size=d512] [--dtype=float32] [--batch=8] [--seq_len=256] [--top=25]
 """
@@ -78,7 +79,7 @@ def short_source(source: str) -> str:
   """The JAX operation an op came from, without the jit and transform prefix."""
   source = re.sub(r"^jit\([^)]*\)/", "", source)
   source = source.replace("transpose(jvp())", "bwd").replace("jvp()", "fwd")
-  return source.replace("while/body/closed_call/", "layer/")
+  return source.replace("while/body/closed_call/", "layer/").replace("closed_call/", "layer/")
 
 
 def op_times(trace_dir: str, module_name: str) -> dict[str, list[int]]:
@@ -95,7 +96,7 @@ def op_times(trace_dir: str, module_name: str) -> dict[str, list[int]]:
 
 
 def profile(compiled, state, batch: dict, steps: int) -> tuple[list[dict], float]:
-  """(one row per executed op, by time; the step's median wall seconds) over `steps` traced steps."""
+  """(rows of executed ops, by time; the step's median wall seconds) over `steps` traced steps."""
   ops = hlo_ops(compiled.as_text())
   module_name = re.search(r"^HloModule ([\w.\-]+)", compiled.as_text(), re.M).group(1)
   walls = []
@@ -107,14 +108,19 @@ def profile(compiled, state, batch: dict, steps: int) -> tuple[list[dict], float
         jax.block_until_ready(metrics)
         walls.append(time.perf_counter() - start)
     times = op_times(trace_dir, module_name)
-  rows = []
+  groups = {}
   for name, durations in times.items():
     op = ops.get(name, {"opcode": "?", "shape": "?", "source": "", "inner": set()})
     if op["opcode"] in CONTROL_FLOW:
       continue
-    rows.append({"op": name, "ms_per_step": sum(durations) / steps / 1e6, "calls_per_step": len(durations) / steps,
-                 "class": op_class(op), "opcode": op["opcode"], "shape": op["shape"],
-                 "source": short_source(op["source"])})
+    # One row per (class, JAX source, shape): the same op of every layer, looped or unrolled.
+    key = (op_class(op), short_source(op["source"]), op["shape"])
+    row = groups.setdefault(key, {"ops": [], "ms_per_step": 0.0, "calls_per_step": 0.0, "class": key[0],
+                                  "source": key[1], "shape": key[2]})
+    row["ops"].append(name)
+    row["ms_per_step"] += sum(durations) / steps / 1e6
+    row["calls_per_step"] += len(durations) / steps
+  rows = list(groups.values())
   total = sum(row["ms_per_step"] for row in rows)
   for row in rows:
     row["share"] = row["ms_per_step"] / total
@@ -151,12 +157,12 @@ def main(_):
   rows, wall = profile(compiled, state, batch, f.steps)
   total = sum(row["ms_per_step"] for row in rows)
   print(f"{f.size} {f.dtype}, batch {f.batch} x {f.seq_len}: step wall {wall * 1e3:.1f} ms (median of {f.steps}), "
-        f"summed op time {total:.1f} ms/step over {len(rows)} ops")
+        f"summed op time {total:.1f} ms/step over {sum(len(row['ops']) for row in rows)} ops in {len(rows)} rows")
   print("by class: " + ", ".join(f"{name} {ms:.1f} ms ({ms / total:.0%})" for name, ms in by_class(rows).items()))
-  print(f"{'ms/step':>8} {'share':>6} {'calls':>5} {'class':<14} {'op':<28} {'shape':<28} source")
+  print(f"{'ms/step':>8} {'share':>6} {'calls':>5} {'class':<14} {'first op':<28} {'shape':<28} source")
   for row in rows[:f.top]:
     print(f"{row['ms_per_step']:>8.2f} {row['share']:>6.1%} {row['calls_per_step']:>5.0f} {row['class']:<14} "
-          f"{row['op'][:28]:<28} {row['shape'][:28]:<28} {row['source'][-70:]}")
+          f"{row['ops'][0][:28]:<28} {row['shape'][:28]:<28} {row['source'][-70:]}")
   if f.json:
     with open(f.json, "w") as out:
       json.dump({"size": f.size, "dtype": f.dtype, "wall_s": wall, "by_class": by_class(rows), "rows": rows}, out,

@@ -49,11 +49,12 @@ def _cpu_dot(spec: str, dtype: str, a_dtype: str, b_dtype: str):
     return jnp.einsum(spec, a.astype(dtype), b.astype(dtype), preferred_element_type=jnp.float32)
 
   def forward(a, b):
-    a, b = a.astype(dtype), b.astype(dtype)  # saved in the compute dtype: half the bytes in bf16
-    return jnp.einsum(spec, a, b, preferred_element_type=jnp.float32), (a, b)
+    # The operands are saved as given (a float32 weight is already kept; a second, rounded copy
+    # would be one more buffer per scanned layer) and rounded again in the backward.
+    return cpu_dot(a, b), (a, b)
 
   def backward(residuals, grad):
-    a, b = residuals
+    a, b = (operand.astype(dtype) for operand in residuals)
     grad = grad.astype(dtype)
     grad_a = _gradient(a_spec, (out_spec, grad), (b_spec, b))
     grad_b = _gradient(b_spec, (a_spec, a), (out_spec, grad))
