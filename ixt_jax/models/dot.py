@@ -40,7 +40,7 @@ def _gradient(spec: str, x: tuple[str, jax.Array], y: tuple[str, jax.Array]) -> 
 
 @functools.cache
 def _cpu_dot(spec: str, dtype: str, a_dtype: str, b_dtype: str):
-  """The custom-gradient einsum for one spec and dtypes (cached: one definition per call site)."""
+  """The custom-gradient einsum for one spec and dtypes (cached: defined once, not at every trace)."""
   inputs, out_spec = spec.replace(" ", "").split("->")
   a_spec, b_spec = inputs.split(",")
 
