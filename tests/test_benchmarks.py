@@ -11,6 +11,7 @@ TINY_FLAGS = {
     "corpus_index.py": ["--records=200"],
     "fit.py": ["--bootstrap=5"],
     "pipeline.py": ["--records=300", "--tokenizer_vocab_size=512", "--seconds=0.2", "--batch=2", "--seq_len=64"],
+    "profile_step.py": ["--size=1m", "--batch=2", "--seq_len=32", "--steps=1", "--vocab_size=0", "--top=5"],
     "sampling.py": ["--batches=1", "--prompt_tokens=4", "--new_tokens=64"],
     "train_loop.py": ["--steps=6", "--batch=8", "--seq_len=128", "--records=200", "--vocab=byte", "--rounds=1",
                       "--log_every=2", "--checkpoint_every=3"],

@@ -22,6 +22,7 @@ import jax
 import jax.numpy as jnp
 from flax.core import spmd
 
+from ixt_jax.models.dot import dot
 from ixt_jax.parallel.rules import logical_to_mesh
 
 IMPLEMENTATIONS = ("xla", "cudnn", "splash")
@@ -73,14 +74,14 @@ def xla_attention(q: jax.Array, k: jax.Array, v: jax.Array, mask: jax.Array) -> 
   kv_heads = k.shape[2]
   dtype = q.dtype
   q = q.reshape(b, t, kv_heads, heads // kv_heads, head_dim) * head_dim ** -0.5
-  scores = jnp.einsum("btkge,bske->bkgts", q, k, preferred_element_type=jnp.float32)
+  scores = dot("btkge,bske->bkgts", q, k, dtype)
   # The mask as an addend: its gradient is the identity, where a select costs a [T, S] pass.
   scores = scores + jnp.where(mask, 0.0, _NEG_INF)
   # Softmax normalised after the weighted sum: [T, E] divides, not [T, S], and a backward with
   # one [T, S] pass fewer. The max only shifts the exponent (no gradient flows through it).
   weights = jnp.exp(scores - jax.lax.stop_gradient(scores.max(axis=-1, keepdims=True)))
   total_bkgt1 = weights.sum(axis=-1, keepdims=True)
-  out = jnp.einsum("bkgts,bske->btkge", weights.astype(dtype), v, preferred_element_type=jnp.float32)
+  out = dot("bkgts,bske->btkge", weights, v, dtype)
   out = out / total_bkgt1.transpose(0, 3, 1, 2, 4)
   return out.astype(dtype).reshape(b, t, heads, head_dim)
 

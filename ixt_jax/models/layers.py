@@ -9,6 +9,7 @@ from flax import nnx
 
 from ixt_jax.models.attention import Attend, xla_attention
 from ixt_jax.models.config import ModelConfig
+from ixt_jax.models.dot import dot
 from ixt_jax.parallel.rules import constrain
 
 
@@ -26,39 +27,8 @@ def param(rngs: nnx.Rngs, shape: Sequence[int], axes: Sequence[str], fan_in: int
 
 
 def matmul(spec: str, x: jax.Array, w: jax.Array, dtype) -> jax.Array:
-  """einsum in the compute dtype with float32 accumulation (native bf16 dot on CPU, see STACK.md)."""
-  return jnp.einsum(spec, x.astype(dtype), w.astype(dtype), preferred_element_type=jnp.float32).astype(dtype)
-
-
-@jax.custom_vjp
-def _widening_dot(x: jax.Array, w: jax.Array) -> jax.Array:
-  return jnp.einsum("...d,df->...f", x, w, preferred_element_type=jnp.float32)
-
-
-def _widening_dot_fwd(x, w):
-  return _widening_dot(x, w), (x, w)
-
-
-def _widening_dot_bwd(residuals, grad):
-  x, w = residuals
-  grad = grad.astype(x.dtype)  # exact: the output was rounded to this dtype before use
-  grad_x = jnp.einsum("...f,df->...d", grad, w, preferred_element_type=jnp.float32).astype(x.dtype)
-  # XLA:CPU would transpose the wide [tokens, f] gradient for the weight's dot (measured: the
-  # step's costliest non-matmul op); transposing the narrow [tokens, d] input instead moves
-  # d/f as many bytes. The barrier keeps XLA from folding the transpose back into the dot.
-  x_dt = jax.lax.optimization_barrier(x.reshape(-1, x.shape[-1]).T)
-  grad_w = jnp.dot(x_dt, grad.reshape(-1, grad.shape[-1]), preferred_element_type=jnp.float32)
-  return grad_x, grad_w.astype(w.dtype)
-
-
-_widening_dot.defvjp(_widening_dot_fwd, _widening_dot_bwd)
-
-
-def widening_matmul(x: jax.Array, w: jax.Array, dtype) -> jax.Array:
-  """x [..., d] @ w [d, f] for f > d, as `matmul`; on a CPU with a backward that suits XLA:CPU (above)."""
-  if jax.default_backend() != "cpu":  # accelerator compilers choose their own layouts well
-    return matmul("...d,df->...f", x, w, dtype)
-  return _widening_dot(x.astype(dtype), w.astype(dtype)).astype(dtype)
+  """einsum in the compute dtype with float32 accumulation, rounded to it (models.dot: native bf16 on CPU)."""
+  return dot(spec, x, w, dtype).astype(dtype)
 
 
 class RMSNorm(nnx.Module):
@@ -144,7 +114,7 @@ class SwiGLU(nnx.Module):
 
   def __call__(self, x: jax.Array) -> jax.Array:
     dtype = x.dtype
-    hidden = swiglu(widening_matmul(x, self.gate[...], dtype), widening_matmul(x, self.up[...], dtype))
+    hidden = swiglu(matmul("btd,df->btf", x, self.gate[...], dtype), matmul("btd,df->btf", x, self.up[...], dtype))
     hidden = constrain(hidden, ("batch", "length", "act_mlp"))
     return matmul("btf,fd->btd", hidden, self.down[...], dtype)
 
