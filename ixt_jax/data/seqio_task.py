@@ -38,8 +38,9 @@ def _formatted_records(corpus, data_cfg, seed: int, num_epochs: int):
            "document_weight": item.document_weight}
 
 
-def _assemble(example, vocabulary: seqio.Vocabulary, special_ids: dict[str, int], eos_id: int):
-  """Token ids and weights of the critique and of the body ([<prompt> p <response>] text <eos>)."""
+def _assemble(example, vocabulary: seqio.Vocabulary, special_ids: dict[str, int], eos_id: int, seq_len: int):
+  """Token ids and weights of the critique and of the body ([<prompt> p <response>] text <eos>), a
+  prompt too long to share a chunk with its response cut from its start, as examples._body does."""
   def ids(text):
     return tf.cast(vocabulary.encode_tf(text), tf.int32)
 
@@ -47,10 +48,15 @@ def _assemble(example, vocabulary: seqio.Vocabulary, special_ids: dict[str, int]
     return tf.fill(tf.shape(tokens), tf.cast(weight, tf.float32))
 
   critique = ids(example["critique"])
-  prompt = tf.concat([[special_ids[vocab_lib.PROMPT]], ids(example["prompt"]),
-                      [special_ids[vocab_lib.RESPONSE]]], axis=0)
-  prompt = prompt[:tf.where(example["has_prompt"], tf.size(prompt), 0)]
   document = tf.concat([ids(example["text"]), [eos_id]], axis=0)
+  # A chunk's room beside its critique, or the <eos> that opens a body no critique precedes (examples.overhead).
+  opens = tf.logical_or(example["critique_after"], tf.equal(tf.size(critique), 0))
+  room = seq_len - tf.size(critique) - tf.where(opens, 1, 0)
+  prompt_ids = ids(example["prompt"])
+  prompt_room = tf.maximum(room - tf.size(document) - 2, 0)
+  prompt_ids = prompt_ids[tf.maximum(tf.size(prompt_ids) - prompt_room, 0):]
+  prompt = tf.concat([[special_ids[vocab_lib.PROMPT]], prompt_ids, [special_ids[vocab_lib.RESPONSE]]], axis=0)
+  prompt = prompt[:tf.where(example["has_prompt"], tf.size(prompt), 0)]
   return {"critique": critique, "critique_weights": weights(critique, example["critique_weight"]),
           "body": tf.concat([prompt, document], axis=0),
           "body_weights": tf.concat([weights(prompt, example["prompt_weight"]),
@@ -110,7 +116,7 @@ def register_seqio_task(name: str, data_cfg, vocab, *, seed: int,
         lambda: _formatted_records(corpus, data_cfg, seed, num_epochs), output_signature=signature)
 
   def assemble(ds):
-    return ds.map(lambda ex: _assemble(ex, vocabulary, vocab.special_ids, vocab.eos_id),
+    return ds.map(lambda ex: _assemble(ex, vocabulary, vocab.special_ids, vocab.eos_id, data_cfg.seq_len),
                   num_parallel_calls=tf.data.AUTOTUNE)
 
   def chunk(ds):
