@@ -47,10 +47,11 @@ def main(argv):
   data = annotated_dirs(root / "data", c.corpus, c.annotations)
   if c.model_critic.run_dir:  # annotated by the served critic before any run starts
     data[MODEL_CRITIC] = root / "data" / f"annotated_{MODEL_CRITIC}"
-    annotation = annotate_with_critic(epath.Path(c.model_critic.run_dir).absolute(), root / "data" / "corpus",
-                                      data[MODEL_CRITIC], concurrency=c.model_critic.concurrency)
+    corpus = root / "data" / "corpus"  # the raw corpus annotated_dirs wrote
+    annotation = annotate_with_critic(epath.Path(c.model_critic.run_dir).absolute(), corpus, data[MODEL_CRITIC],
+                                      concurrency=c.model_critic.concurrency)
     results.mkdir(parents=True, exist_ok=True)
-    rundir.write_json(results / study_v2_report.MODEL_CRITIC_FILE, model_critic_record(c, data, annotation))
+    rundir.write_json(results / study_v2_report.MODEL_CRITIC_FILE, model_critic_record(c, corpus, data, annotation))
   runs = plan(c, root, data, vocabulary(root, plan(c, root, data, "")))
   if flags.FLAGS.emit:
     derive = shlex.join(["python", "-m", "experiments.study_v2", *sys.argv[1:]]).replace(

@@ -19,6 +19,7 @@ from configs.sweeps.study_v2 import MODEL_CRITIC, dose_annotation
 from ixt_jax import rundir
 from ixt_jax.evaluate import endpoints
 from ixt_jax.evaluate.steer import STEER_FILE
+from ixt_jax.feedback import critic_card
 
 STUDY_FILE, TABLES_FILE = "study.json", "tables.txt"
 MODEL_CRITIC_FILE = "model_critic.json"  # experiments.study_v2_runs.model_critic_record
@@ -224,7 +225,7 @@ def _model_critic_lines(critic: dict[str, Any], config: dict[str, Any]) -> list[
   lines = [f"== IXT on the model critic's annotation at {config['model_critic']['size']}: critic {model['model']} "
            f"({model['n_params']:,} parameters, {model['tokens']:,} training tokens, {model['wall_seconds']:.0f} s), "
            f"served, {annotation['records_per_s']:.2f} records/s at concurrency {annotation['concurrency']}, "
-           f"{_percent(annotation['parse_failure_rate'])} parse failures, "
+           f"{critic_card.figure(annotation['parse_failure_rate'], '.1%')} parse failures, "
            f"{annotation['annotation_flops']:.3g} annotation FLOPs",
            f"agreement with the verifiers on {', '.join(config['domains'])} (the sampled domains: the dose-response's "
            f"x) {critic['agreement']:.3f}, over the whole corpus {critic['agreement_whole_corpus']:.3f}; "
@@ -241,12 +242,8 @@ def _model_critic_lines(critic: dict[str, Any], config: dict[str, Any]) -> list[
   return lines
 
 
-def _percent(value: float | None) -> str:
-  return "n/a" if value is None else f"{value:.1%}"
-
-
 def _ratio(agreement: dict[str, Any]) -> str:
-  return " / ".join("n/a" if agreement[k] is None else f"{agreement[k]:.2f}" for k in ("precision", "recall"))
+  return " / ".join(critic_card.figure(agreement[k]) for k in ("precision", "recall"))
 
 
 def write_figures(study: dict[str, Any], out: epath.Path) -> None:

@@ -80,14 +80,14 @@ def plan(c, root: epath.Path, data: dict[str, epath.Path], vocab_path: str) -> l
   return runs
 
 
-def model_critic_record(c, data: dict[str, epath.Path], annotation: dict) -> dict:
+def model_critic_record(c, corpus: epath.Path, data: dict[str, epath.Path], annotation: dict) -> dict:
   """What places the model critic on the dose-response curve (study_v2_report.MODEL_CRITIC_FILE): its
   verdicts over the whole corpus against the verifiers', its annotation's cost, and its held-out card
   (experiments.critic_eval) where one was written."""
   run_dir = epath.Path(c.model_critic.run_dir)
   card = run_dir / critic_card.CARD_JSON
   return {"run_dir": str(run_dir), "summary": rundir.read_json(run_dir / rundir.SUMMARY),
-          "corpus_verdicts": critic_card.corpus_verdicts(data["plain"].parent / "corpus", data["plain"],
+          "corpus_verdicts": critic_card.corpus_verdicts(corpus, data["plain"],
                                                          data[study_v2_config.MODEL_CRITIC]),
           "annotation": critic_card.cost(annotation, c.model_critic.concurrency),
           "heldout_card": rundir.read_json(card) if card.exists() else None}

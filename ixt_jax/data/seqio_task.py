@@ -38,6 +38,13 @@ def _formatted_records(corpus, data_cfg, seed: int, num_epochs: int):
            "document_weight": item.document_weight}
 
 
+def _room(seq_len: int, critique_size, critique_after):
+  """Body tokens a chunk holds beside its critique, or the <eos> that opens a body no critique precedes
+  (examples.overhead)."""
+  opens = tf.logical_or(critique_after, tf.equal(critique_size, 0))
+  return seq_len - critique_size - tf.where(opens, 1, 0)
+
+
 def _assemble(example, vocabulary: seqio.Vocabulary, special_ids: dict[str, int], eos_id: int, seq_len: int):
   """Token ids and weights of the critique and of the body ([<prompt> p <response>] text <eos>), a
   prompt too long to share a chunk with its response cut from its start, as examples._body does."""
@@ -49,11 +56,8 @@ def _assemble(example, vocabulary: seqio.Vocabulary, special_ids: dict[str, int]
 
   critique = ids(example["critique"])
   document = tf.concat([ids(example["text"]), [eos_id]], axis=0)
-  # A chunk's room beside its critique, or the <eos> that opens a body no critique precedes (examples.overhead).
-  opens = tf.logical_or(example["critique_after"], tf.equal(tf.size(critique), 0))
-  room = seq_len - tf.size(critique) - tf.where(opens, 1, 0)
   prompt_ids = ids(example["prompt"])
-  prompt_room = tf.maximum(room - tf.size(document) - 2, 0)
+  prompt_room = tf.maximum(_room(seq_len, tf.size(critique), example["critique_after"]) - tf.size(document) - 2, 0)
   prompt_ids = prompt_ids[tf.maximum(tf.size(prompt_ids) - prompt_room, 0):]
   prompt = tf.concat([[special_ids[vocab_lib.PROMPT]], prompt_ids, [special_ids[vocab_lib.RESPONSE]]], axis=0)
   prompt = prompt[:tf.where(example["has_prompt"], tf.size(prompt), 0)]
@@ -76,7 +80,7 @@ def _chunks(example, seq_len: int, eos_id: int) -> tf.data.Dataset:
   trail_size = tf.where(after, tf.size(critique), 0)
   trail, trail_weights = critique[:trail_size], critique_weights[:trail_size]
 
-  room = seq_len - tf.size(lead) - trail_size
+  room = _room(seq_len, tf.size(critique), after)
   length = tf.size(example["body"])
   splits = tf.minimum(tf.range((length + room - 1) // room + 1) * room, length)
   bodies = tf.RaggedTensor.from_row_splits(example["body"], splits)

@@ -387,7 +387,6 @@ class _Server(http.server.ThreadingHTTPServer):
   # The listen backlog: http.server's 5 resets connections once a client keeps more requests in flight
   # than that (an annotation at concurrency 64 saw hundreds of resets and retries).
   request_queue_size = 1024
-  daemon_threads = True
 
 
 def make_server(host: str, port: int, service: CompletionService) -> http.server.ThreadingHTTPServer:

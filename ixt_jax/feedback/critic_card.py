@@ -136,7 +136,8 @@ def cost(summary: Mapping[str, Any], concurrency: int) -> dict[str, Any]:
   }
 
 
-def _figure(value: float | None, spec: str = ".2f") -> str:
+def figure(value: float | None, spec: str = ".2f") -> str:
+  """A card figure in `spec`, or n/a where it has none (a precision with nothing called flawed, say)."""
   return "n/a" if value is None else format(value, spec)
 
 
@@ -145,24 +146,24 @@ def describe(card: Mapping[str, Any]) -> str:
   critic, run = card["critic"], card["cost"]
   lines = [f"critic {critic['name']}: {critic['n_params']:,} parameters, trained on {critic['training_tokens']:,} "
            f"tokens in {critic['training_seconds']:.0f} s",
-           f"held-out records {run['records']}: failures {_figure(run['failure_rate'], '.1%')} (parse failures "
-           f"{_figure(run['parse_failure_rate'], '.1%')}), {_figure(run['generated_tokens_per_record'], '.0f')} tokens "
-           f"per critique, {_figure(run['records_per_s'], '.2f')} records/s at concurrency {run['concurrency']}",
+           f"held-out records {run['records']}: failures {figure(run['failure_rate'], '.1%')} (parse failures "
+           f"{figure(run['parse_failure_rate'], '.1%')}), {figure(run['generated_tokens_per_record'], '.0f')} tokens "
+           f"per critique, {figure(run['records_per_s'], '.2f')} records/s at concurrency {run['concurrency']}",
            "flawed vs the verifiers   precision  recall  accuracy | majority class: precision  recall  accuracy"]
   for domain, d in card["verdicts"]["domains"].items():
     c, m = d["critic"], d["majority_class"]
-    lines.append(f"  {domain:<8} n={c['records']:<5} {_figure(c['precision']):>9} {_figure(c['recall']):>7} "
-                 f"{_figure(c['accuracy']):>9} | {_figure(m['precision']):>26} {_figure(m['recall']):>7} "
-                 f"{_figure(m['accuracy']):>9}")
+    lines.append(f"  {domain:<8} n={c['records']:<5} {figure(c['precision']):>9} {figure(c['recall']):>7} "
+                 f"{figure(c['accuracy']):>9} | {figure(m['precision']):>26} {figure(m['recall']):>7} "
+                 f"{figure(m['accuracy']):>9}")
   lines.append("by planted flaw kind       n  verifier-flawed  critic recall  critic precision")
   for kind, k in card["verdicts"]["flaw_kinds"].items():
-    lines.append(f"  {kind:<22} {k['records']:>5} {k['flawed']:>16} {_figure(k['recall']):>14} "
-                 f"{_figure(k['precision']):>17}")
+    lines.append(f"  {kind:<22} {k['records']:>5} {k['flawed']:>16} {figure(k['recall']):>14} "
+                 f"{figure(k['precision']):>17}")
   cal = card["verdicts"]["calibration"]
-  lines.append(f"score calibration: mean |critic - verifier| {_figure(cal['mean_abs_error'], '.3f')}, "
-               f"correlation {_figure(cal['correlation'], '.3f')}")
+  lines.append(f"score calibration: mean |critic - verifier| {figure(cal['mean_abs_error'], '.3f')}, "
+               f"correlation {figure(cal['correlation'], '.3f')}")
   for b in cal["bins"]:
     lines.append(f"  critic score {b['critic_score'][0]:.2f}-{b['critic_score'][1]:.2f}: {b['records']:>5} records, "
-                 f"verifier-flawed share {_figure(b['verifier_flawed_share'])}, "
-                 f"mean verifier score {_figure(b['mean_verifier_score'])}")
+                 f"verifier-flawed share {figure(b['verifier_flawed_share'])}, "
+                 f"mean verifier score {figure(b['mean_verifier_score'])}")
   return "\n".join(lines)
